@@ -1,0 +1,107 @@
+"""Log expected improvement (noise-free observations) and noisy expected improvement.
+
+Both are maximised; models' outputs are "larger is better". Values are in log space
+(Ament et al., "Unexpected Improvements to Expected Improvement", NeurIPS 2023), so the
+acquisition keeps useful gradients where plain EI underflows to zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from botorch.acquisition import AcquisitionFunction
+from botorch.acquisition.analytic import LogExpectedImprovement
+from botorch.acquisition.logei import qLogExpectedImprovement, qLogNoisyExpectedImprovement
+from botorch.acquisition.objective import GenericMCObjective
+from botorch.models.model import Model
+from botorch.sampling import SobolQMCNormalSampler
+
+__all__ = ["log_ei", "log_nei"]
+
+
+def _sampler(mc_samples: int, seed: int) -> SobolQMCNormalSampler:
+    # NOTE: fixed quasi-random base samples make the MC acquisition a deterministic, smooth function
+    # of X, so it can be optimised by L-BFGS and the same seed gives the same suggestion.
+    return SobolQMCNormalSampler(sample_shape=torch.Size([mc_samples]), seed=seed)
+
+
+def log_ei(
+    model: Model,
+    *,
+    best_f: float | torch.Tensor,
+    X_pending: torch.Tensor | None = None,
+    constraints: list[Callable[[torch.Tensor], torch.Tensor]] | None = None,
+    objective_index: int | None = None,
+    mc_samples: int = 128,
+    seed: int = 0,
+) -> AcquisitionFunction:
+    """Log expected improvement over ``best_f``.
+
+    Args:
+        model: A fitted single-output model.
+        best_f: The incumbent (best observed value), in the model's output units.
+        X_pending: A ``p x d``-dim Tensor of points still being evaluated, or None. With pending
+            points (or constraints) the MC form qLogEI is used, which scores a candidate jointly
+            with the pending points, so a parallel worker is steered away from them.
+        constraints: Callables mapping ``sample_shape x batch_shape x q x m`` samples to
+            ``sample_shape x batch_shape x q`` values, feasible where ``<= 0`` (BoTorch's convention).
+        objective_index: For a multi-output model (objective and constraints), the output that
+            is the objective.
+        mc_samples: Quasi-MC samples for the MC form.
+        seed: Seed of the quasi-MC base samples.
+
+    Returns:
+        An acquisition whose ``forward(X)`` maps a ``batch_shape x q x d``-dim Tensor to
+        ``batch_shape`` log-EI values (``q = 1`` for the analytic form).
+    """
+    if X_pending is None and not constraints and objective_index is None:
+        return LogExpectedImprovement(model=model, best_f=best_f)
+    objective = None
+    if objective_index is not None:
+        objective = GenericMCObjective(lambda Z, X=None: Z[..., objective_index])
+    return qLogExpectedImprovement(
+        model=model,
+        best_f=best_f,
+        sampler=_sampler(mc_samples, seed),
+        objective=objective,
+        X_pending=X_pending,
+        constraints=constraints,
+    )
+
+
+def log_nei(
+    model: Model,
+    *,
+    X_baseline: torch.Tensor,
+    X_pending: torch.Tensor | None = None,
+    constraints: list[Callable[[torch.Tensor], torch.Tensor]] | None = None,
+    mc_samples: int = 128,
+    seed: int = 0,
+) -> AcquisitionFunction:
+    """Noisy log expected improvement: the incumbent is the (uncertain) best of ``X_baseline``.
+
+    Args:
+        model: A fitted single-output model.
+        X_baseline: A ``n x d``-dim Tensor of the points already observed.
+        X_pending: A ``p x d``-dim Tensor of points still being evaluated, or None.
+        constraints: As in :func:`log_ei`.
+        mc_samples: Quasi-MC samples.
+        seed: Seed of the quasi-MC base samples.
+
+    Returns:
+        An acquisition mapping ``batch_shape x q x d`` to ``batch_shape`` values.
+    """
+    # NOTE: pruning the baseline draws its own quasi-MC seed from torch's global generator; a
+    # forked, seeded generator makes the pruned set (and so the acquisition) a function of `seed`
+    # without touching the caller's random state.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return qLogNoisyExpectedImprovement(
+            model=model,
+            X_baseline=X_baseline,
+            sampler=_sampler(mc_samples, seed),
+            X_pending=X_pending,
+            constraints=constraints,
+            prune_baseline=True,
+        )

@@ -1,0 +1,41 @@
+"""hpo: Bayesian-optimisation hyperparameter tuning for expensive training runs.
+
+Public API::
+
+    hpo.Tuner, hpo.Trial                  ask()/tell() over an Optuna study
+    hpo.OptunaSampler                     the same engine inside any Optuna study
+    hpo.SearchSpace, hpo.Float, hpo.Int, hpo.Categorical
+    hpo.HPOError (and subclasses), hpo.HPOWarning
+
+Nothing happens at import beyond importing these modules: no global settings are changed.
+"""
+
+from hpo.errors import (
+    HPOError,
+    HPOTypeError,
+    HPOValueError,
+    HPOWarning,
+    StorageError,
+    TrialStateError,
+)
+from hpo.optuna import OptunaSampler
+from hpo.space import Categorical, Float, Int, SearchSpace
+from hpo.tuner import Trial, Tuner
+
+__all__ = [
+    "Tuner",
+    "Trial",
+    "OptunaSampler",
+    "SearchSpace",
+    "Float",
+    "Int",
+    "Categorical",
+    "HPOError",
+    "HPOValueError",
+    "HPOTypeError",
+    "TrialStateError",
+    "StorageError",
+    "HPOWarning",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,41 @@
+"""One exception family for hpo.
+
+Every user mistake raises a subclass of both :class:`HPOError` and the matching builtin
+(``ValueError`` or ``TypeError``), so ``except ValueError`` in user code keeps working while
+``except hpo.HPOError`` catches everything hpo raises on purpose.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "HPOError",
+    "HPOValueError",
+    "HPOTypeError",
+    "TrialStateError",
+    "StorageError",
+    "HPOWarning",
+]
+
+
+class HPOError(Exception):
+    """Base class of every error hpo raises on purpose."""
+
+
+class HPOValueError(HPOError, ValueError):
+    """A value breaks a rule: out of bounds, NaN where a number is needed, wrong count."""
+
+
+class HPOTypeError(HPOError, TypeError):
+    """A value has the wrong type."""
+
+
+class TrialStateError(HPOValueError):
+    """A trial is unknown, or is not in a state that allows the request (e.g. telling twice)."""
+
+
+class StorageError(HPOError):
+    """The storage cannot be opened or read, or holds a study that does not match."""
+
+
+class HPOWarning(UserWarning):
+    """A soft problem hpo handled, e.g. a fallback taken while fitting the model."""

@@ -1,0 +1,259 @@
+"""``OptunaSampler``: hpo's engine as an ``optuna.samplers.BaseSampler``.
+
+    study = optuna.create_study(sampler=hpo.OptunaSampler(seed=0))
+
+What the sampler reads from the study, per trial:
+    COMPLETE trials          observations (values; minimised objectives are negated for the engine)
+                             and constraints (``trial.set_constraint`` or ``constraints_func``;
+                             feasible where <= 0)
+    FAIL / PRUNED trials     imputed with the worst completed value, so the model learns the region
+                             is bad (a NaN objective makes Optuna mark the trial FAIL)
+    RUNNING trials           pending points: the next candidate is chosen jointly with them, so
+                             parallel workers (threads, processes, machines) spread out
+Parameters outside the joint search space (conditional parameters) are sampled independently,
+at random from a generator seeded by (seed, trial number, name), with one warning per name.
+
+When the engine declares a constrained problem infeasible, the evidence is stored in the study
+(system attribute ``hpo:infeasible``, so a resumed run or another worker sees it), a warning is
+issued once, and sampling goes on where feasibility is most likely. A feasible observation
+withdraws the declaration.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import warnings
+import zlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from optuna.distributions import BaseDistribution
+from optuna.samplers import BaseSampler
+from optuna.samplers._base import _process_constraints_after_trial
+from optuna.search_space import IntersectionSearchSpace
+from optuna.study import Study, StudyDirection
+from optuna.trial import FrozenTrial, TrialState
+
+from hpo.engine import Settings, default_n_startup, initial_design, suggest
+from hpo.errors import HPOValueError, HPOWarning
+from hpo.space import SearchSpace
+from hpo.surrogate import SurrogateCache
+
+__all__ = ["OptunaSampler", "INFEASIBLE_KEY"]
+
+# Relative params are published on the running trial so other processes see them as pending.
+_PENDING_KEY = "hpo:relative_params"
+INFEASIBLE_KEY = "hpo:infeasible"
+
+
+def _derive_seed(*parts: int) -> int:
+    return int(np.random.SeedSequence([int(p) & 0xFFFFFFFF for p in parts]).generate_state(1)[0])
+
+
+class OptunaSampler(BaseSampler):
+    """Gaussian-process Bayesian optimisation for Optuna studies.
+
+    Args:
+        seed: Seed of every random choice; the suggestion for trial n is a function of
+            (seed, n, study history). None draws a seed from the OS.
+        acquisition: "auto", "ei" or "nei" (see :mod:`hpo.engine`).
+        n_startup: Completed trials from the Sobol design before the model is used;
+            None -> ``min(10, max(5, 2 * dim))``.
+        search_space: A fixed joint search space (an :class:`hpo.SearchSpace`, a dict of hpo
+            parameters, or Optuna distributions). None infers the intersection of the completed
+            trials' spaces, as Optuna's own samplers do.
+        settings: Full engine settings; use instead of ``acquisition``/``n_startup`` for the rest.
+        constraints_func: Optuna's ``constraints_func(frozen_trial) -> sequence of floats``
+            (feasible where <= 0), evaluated after each trial; ``trial.set_constraint`` values
+            are read as well.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int | None = None,
+        acquisition: str = "auto",
+        n_startup: int | None = None,
+        search_space: SearchSpace | dict | None = None,
+        settings: Settings | None = None,
+        constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
+    ) -> None:
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise HPOValueError(f"`seed` must be an int or None, but got {seed!r}.")
+        if settings is None:
+            settings = Settings(acquisition=acquisition, n_startup=n_startup)
+        elif acquisition != "auto" or n_startup is not None:
+            raise HPOValueError("give either `settings` or `acquisition`/`n_startup`, not both.")
+        self._settings = settings
+        if constraints_func is not None and not callable(constraints_func):
+            raise HPOValueError(f"`constraints_func` must be callable, but got {constraints_func!r}.")
+        self._constraints_func = constraints_func
+        self._seed = int(seed) if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
+        self._space = SearchSpace(search_space) if search_space is not None else None
+        self._intersection = IntersectionSearchSpace()
+        self._caches: dict[tuple, SurrogateCache] = {}
+        self._warned: set[str] = set()
+        self._lock = threading.RLock()
+        self.last_acquisition: str | None = None
+
+    @property
+    def seed(self) -> int:
+        return self._seed
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    def reseed_rng(self) -> None:
+        # Suggestions are already distinct per trial number (the seed is derived from it), so
+        # Optuna's reseeding for n_jobs > 1 is not needed and would break reproducibility.
+        pass
+
+    # Search space
+    def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        if self._space is not None:
+            return self._space.to_optuna()
+        space = self._intersection.calculate(study)
+        return {k: d for k, d in sorted(space.items()) if not d.single()}
+
+    # Sampling
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        if not search_space:
+            return {}
+        if study._is_multi_objective():
+            raise HPOValueError(
+                f"OptunaSampler optimises one objective, but the study has {len(study.directions)} "
+                "directions."
+            )
+        space = SearchSpace.from_optuna(search_space)
+        # Reading the history, choosing and publishing happen under one lock, so a thread (n_jobs)
+        # always sees the point another thread just chose as pending.
+        with self._lock:
+            trials = study._get_trials(deepcopy=False, use_cache=False)
+            X, Y, C, X_pending = self._history(study, trial, space, trials)
+            n_startup = self._settings.n_startup or default_n_startup(len(space))
+            if len(X) < n_startup:
+                x = initial_design(space, seed=self._seed, index=trial.number)
+                self.last_acquisition = "sobol"
+            else:
+                cache = self._caches.setdefault((study._study_id, tuple(search_space.items())), SurrogateCache())
+                result = suggest(
+                    space, X, Y, C=C, X_pending=X_pending, settings=self._settings,
+                    seed=_derive_seed(self._seed, trial.number), cache=cache,
+                )
+                x, self.last_acquisition = result.x, result.acquisition
+                self._record_infeasibility(study, trial, space, result.infeasible, C)
+            params = space.decode(x)
+            study._storage.set_trial_system_attr(trial._trial_id, _PENDING_KEY, json.dumps(params))
+        return params
+
+    def _record_infeasibility(self, study: Study, trial: FrozenTrial, space: SearchSpace, evidence, C) -> None:
+        storage, key = study._storage, INFEASIBLE_KEY
+        stored = storage.get_study_system_attrs(study._study_id).get(key)
+        if evidence is None:
+            if stored is not None and C is not None and (np.nan_to_num(C, nan=1.0) <= 0).all(axis=1).any():
+                storage.set_study_system_attr(study._study_id, key, None)  # a feasible point was found
+            return
+        record = {
+            "trial": trial.number,
+            "min_max_lcb": evidence.min_max_lcb,
+            "root_beta": evidence.root_beta,
+            "n_observations": evidence.n_observations,
+            "most_likely_feasible": space.decode(evidence.x),
+        }
+        storage.set_study_system_attr(study._study_id, key, record)
+        warn_key = f"infeasible-{study._study_id}"
+        if warn_key not in self._warned and stored is None:
+            self._warned.add(warn_key)
+            warnings.warn(
+                f"study {study.study_name!r} is declared infeasible after {evidence.n_observations} "
+                f"constraint observations: even optimistically (lower bound at {evidence.root_beta:.2g} "
+                f"standard deviations) some constraint is violated everywhere, by at least "
+                f"{evidence.min_max_lcb:.4g}. Sampling continues where feasibility is most likely.",
+                HPOWarning,
+                stacklevel=2,
+            )
+
+    def _history(
+        self, study: Study, trial: FrozenTrial, space: SearchSpace, trials: Sequence[FrozenTrial]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+        """Encoded completed points ``n x d``, objective ``n x 1`` (larger is better), constraints
+        ``n x k`` (NaN where unknown) or None, pending points ``p x d``."""
+        sign = -1.0 if study.direction == StudyDirection.MINIMIZE else 1.0
+        done, bad, pending = [], [], []
+        for t in trials:
+            if t.number == trial.number:
+                continue
+            params = _params_of(t)
+            if not all(k in params for k in space):
+                continue
+            try:
+                x = space.encode({k: params[k] for k in space})
+            except HPOValueError:  # a value outside the current (e.g. narrowed) space
+                continue
+            if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value):
+                done.append((x, sign * t.value, t.constraints))
+            elif t.state in (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED):
+                bad.append(x)
+            elif t.state in (TrialState.RUNNING, TrialState.WAITING):
+                pending.append(x)
+        d = len(space)
+        X = np.array([x for x, _, _ in done]).reshape(-1, d)
+        Y = np.array([y for _, y, _ in done]).reshape(-1, 1)
+        names = sorted({k for _, _, c in done for k in c}, key=_constraint_order)
+        C = None
+        if names:
+            C = np.array([[c.get(k, np.nan) for k in names] for _, _, c in done], dtype=np.float64).reshape(-1, len(names))
+        if len(done) and bad:
+            # Failures are data: the worst value seen marks the region as bad without
+            # stretching the output scale the way a large penalty would. Their constraints
+            # are unknown (NaN), so the constraint models skip them.
+            X = np.vstack([X, np.array(bad)])
+            Y = np.vstack([Y, np.full((len(bad), 1), Y.min())])
+            if C is not None:
+                C = np.vstack([C, np.full((len(bad), C.shape[1]), np.nan)])
+        return X, Y, C, np.array(pending).reshape(-1, d)
+
+    def after_trial(
+        self, study: Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None
+    ) -> None:
+        if self._constraints_func is not None:
+            _process_constraints_after_trial(self._constraints_func, study, trial, state)
+
+    def sample_independent(
+        self, study: Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
+    ) -> Any:
+        if param_name not in self._warned and any(
+            t.state == TrialState.COMPLETE for t in study._get_trials(deepcopy=False, use_cache=True)
+        ):
+            self._warned.add(param_name)
+            warnings.warn(
+                f"parameter {param_name!r} is outside the joint search space (conditional or dynamic); "
+                f"OptunaSampler samples it independently at random (trial {trial.number}).",
+                HPOWarning,
+                stacklevel=2,
+            )
+        space = SearchSpace.from_optuna({param_name: param_distribution})
+        rng = np.random.default_rng([self._seed, trial.number, zlib.crc32(param_name.encode())])
+        return space.decode(space.sample_unit(rng.random((1, 1)))[0])[param_name]
+
+
+def _constraint_order(key: str) -> tuple[int, str]:
+    """Constraints named "0", "1", ... (positional) sort numerically, before named ones."""
+    return (int(key), "") if key.isdigit() else (1 << 30, key)
+
+
+def _params_of(trial: FrozenTrial) -> dict[str, Any]:
+    """The trial's parameters; for a running trial also those chosen but not yet suggested."""
+    if trial.state.is_finished():
+        return trial.params
+    published = trial.system_attrs.get(_PENDING_KEY)
+    params = json.loads(published) if published else {}
+    params.update(trial.params)
+    return params
+

@@ -1,0 +1,393 @@
+"""``Tuner``: ask()/tell() over an Optuna study and :class:`hpo.OptunaSampler`.
+
+The Tuner is a thin facade: the study (and its storage) holds every trial, the sampler holds the
+engine. Persistence is Optuna's: in memory by default, ``sqlite:///file.db`` to survive restarts,
+any Optuna RDB URL (e.g. PostgreSQL) to share one study between machines.
+
+Every check in :meth:`Tuner.tell` happens before anything is written, so a rejected call leaves
+the stored study exactly as it was.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage
+from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial, TrialState
+
+from hpo.errors import HPOTypeError, HPOValueError, StorageError, TrialStateError
+from hpo.optuna import INFEASIBLE_KEY, OptunaSampler, _constraint_order
+from hpo.space import Param, SearchSpace, as_search_space
+
+__all__ = ["Tuner", "Trial"]
+
+_SPACE_KEY = "hpo:space"
+_SEED_KEY = "hpo:seed"
+_REASON_KEY = "hpo:fail_reason"
+_STATES = {"complete": TrialState.COMPLETE, "fail": TrialState.FAIL}
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One trial as the user sees it.
+
+    Attributes:
+        number: The trial's number in the study (0, 1, ...).
+        params: Parameter values by name.
+        state: "running", "complete", "fail", "pruned" or "waiting".
+        values: Objective values (one per direction) once complete, else None.
+        constraints: Constraint values (feasible where <= 0), or None.
+        reason: Why the trial failed, for failed trials.
+    """
+
+    number: int
+    params: dict[str, Any]
+    state: str = "running"
+    values: tuple[float, ...] | None = None
+    constraints: tuple[float, ...] | None = None
+    reason: str | None = None
+
+    @property
+    def value(self) -> float | None:
+        """The single objective value (single-objective studies)."""
+        return None if self.values is None else self.values[0]
+
+    @property
+    def feasible(self) -> bool:
+        return self.constraints is None or all(c <= 0.0 for c in self.constraints)
+
+
+def _redact(url: str) -> str:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is shown without anything after '@'
+        return url.split("@")[-1] if "@" in url else url
+
+
+def _open_storage(storage: str | BaseStorage | None) -> BaseStorage:
+    if storage is None:
+        return InMemoryStorage()
+    if isinstance(storage, BaseStorage):
+        return storage
+    if not isinstance(storage, str):
+        raise HPOTypeError(f"`storage` must be None, a URL string or an Optuna storage, but got {storage!r}.")
+    try:
+        return RDBStorage(storage)
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy/Optuna raise many types for a bad file
+        raise StorageError(
+            f"cannot open storage {_redact(storage)!r}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+        ) from None
+
+
+def _directions(directions: str | Sequence[str]) -> list[str]:
+    items = [directions] if isinstance(directions, str) else list(directions)
+    if not items:
+        raise HPOValueError("`directions` must name at least one direction, but got [].")
+    for d in items:
+        if d not in ("minimize", "maximize"):
+            raise HPOValueError(f"each direction must be 'minimize' or 'maximize', but got {d!r}.")
+    return items
+
+
+def _check_numbers(name: str, values: Any, count: int | None) -> tuple[float, ...]:
+    items = [values] if isinstance(values, numbers.Real) else values
+    if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Sequence):
+        raise HPOTypeError(f"`{name}` must be a number or a sequence of numbers, but got {values!r}.")
+    out = []
+    for v in items:
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise HPOTypeError(f"`{name}` must hold real numbers, but got {v!r} ({type(v).__name__}).")
+        out.append(float(v))
+    if count is not None and len(out) != count:
+        raise HPOValueError(f"`{name}` must have {count} value(s), one per direction, but got {len(out)}: {values!r}.")
+    return tuple(out)
+
+
+class Tuner:
+    """Bayesian optimisation with an ask/tell interface.
+
+    Args:
+        space: An :class:`hpo.SearchSpace` or a dict of ``hpo.Float``/``hpo.Int``/``hpo.Categorical``.
+        directions: "minimize", "maximize", or a list of them (one per objective).
+        acquisition: "auto", "ei", "nei", "kg", "config" or "cei" (see :mod:`hpo.engine`).
+        storage: None (in memory), an Optuna storage URL such as ``sqlite:///study.db`` or
+            ``postgresql://...``, or an Optuna storage object.
+        study_name: The study's name; giving the name of an existing study resumes it (its search
+            space and directions must match).
+        seed: Seed of every random choice. None reuses a resumed study's seed, or draws one.
+        n_startup: Trials from the Sobol design before the model is used (None: by dimension).
+
+    Example:
+        >>> tuner = Tuner({"x": Float(-1.0, 1.0)}, seed=0)
+        >>> trial = tuner.ask()
+        >>> tuner.tell(trial, trial.params["x"] ** 2).state
+        'complete'
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace | Mapping[str, Param],
+        *,
+        directions: str | Sequence[str] = "minimize",
+        acquisition: str = "auto",
+        storage: str | BaseStorage | None = None,
+        study_name: str | None = None,
+        seed: int | None = None,
+        n_startup: int | None = None,
+    ) -> None:
+        self._space = as_search_space(space)
+        dirs = _directions(directions)
+        if len(dirs) > 1:
+            raise HPOValueError(
+                f"this version of hpo.Tuner optimises one objective, but got directions={dirs}."
+            )
+        if study_name is not None and not isinstance(study_name, str):
+            raise HPOTypeError(f"`study_name` must be a string or None, but got {study_name!r}.")
+        self._storage = _open_storage(storage)
+        existing = self._existing_study(study_name)
+        if existing is not None:
+            self._check_resume(existing, dirs)
+            if seed is None:
+                seed = self._storage.get_study_system_attrs(existing._study_id).get(_SEED_KEY)
+        self._sampler = OptunaSampler(
+            seed=seed, acquisition=acquisition, n_startup=n_startup, search_space=self._space
+        )
+        self._study = optuna.create_study(
+            storage=self._storage,
+            sampler=self._sampler,
+            study_name=study_name,
+            directions=dirs,
+            load_if_exists=True,
+        )
+        if existing is None:
+            self._study._storage.set_study_system_attr(self._study._study_id, _SPACE_KEY, self._space.to_json())
+            self._study._storage.set_study_system_attr(self._study._study_id, _SEED_KEY, self._sampler.seed)
+        self._trials: dict[int, optuna.Trial] = {}
+
+    def _existing_study(self, study_name: str | None) -> optuna.Study | None:
+        if study_name is None:
+            return None
+        try:
+            return optuna.load_study(study_name=study_name, storage=self._storage)
+        except KeyError:
+            return None
+
+    def _check_resume(self, study: optuna.Study, dirs: list[str]) -> None:
+        stored = self._storage.get_study_system_attrs(study._study_id).get(_SPACE_KEY)
+        if stored is None:
+            raise StorageError(
+                f"study {study.study_name!r} exists but was not created by hpo.Tuner (no stored search "
+                "space); use hpo.OptunaSampler with optuna.load_study for it."
+            )
+        if SearchSpace.from_json(stored) != self._space:
+            raise StorageError(
+                f"study {study.study_name!r} was created with a different search space: stored "
+                f"{SearchSpace.from_json(stored)!r}, given {self._space!r}."
+            )
+        stored_dirs = ["minimize" if d == StudyDirection.MINIMIZE else "maximize" for d in study.directions]
+        if stored_dirs != dirs:
+            raise StorageError(f"study {study.study_name!r} has directions {stored_dirs}, but got {dirs}.")
+
+    # Properties
+    @property
+    def study(self) -> optuna.Study:
+        """The underlying Optuna study (for Optuna's tools: visualisation, dataframes)."""
+        return self._study
+
+    @property
+    def space(self) -> SearchSpace:
+        return self._space
+
+    @property
+    def study_name(self) -> str:
+        return self._study.study_name
+
+    @property
+    def trials(self) -> list[Trial]:
+        """Every trial of the study, in order."""
+        return [self._to_trial(t) for t in self._study.get_trials(deepcopy=False)]
+
+    @property
+    def infeasible(self) -> dict[str, Any] | None:
+        """The evidence if the problem has been declared infeasible (see :mod:`hpo.engine`), else None.
+
+        Keys: ``trial`` (when declared), ``min_max_lcb``, ``root_beta``, ``n_observations``,
+        ``most_likely_feasible`` (params). Stored in the study, so a resumed run sees it.
+        """
+        attrs = self._study._storage.get_study_system_attrs(self._study._study_id)
+        return attrs.get(INFEASIBLE_KEY)
+
+    @property
+    def best_trial(self) -> Trial:
+        """The best complete (and feasible) trial; raises :class:`TrialStateError` if there is none."""
+        best = None
+        sign = 1.0 if self._study.direction == StudyDirection.MINIMIZE else -1.0
+        for t in self._study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            trial = self._to_trial(t)
+            if trial.feasible and (best is None or sign * trial.value < sign * best.value):
+                best = trial
+        if best is None:
+            raise TrialStateError("there is no best trial yet: no trial is complete and feasible.")
+        return best
+
+    # Ask / tell
+    def ask(self, n: int | None = None) -> Trial | list[Trial]:
+        """The next trial to evaluate; ``ask(n)`` returns ``n`` distinct trials for parallel workers.
+
+        Each trial is chosen conditioned on every trial still running, so the ``n`` trials (and
+        trials asked by other processes sharing the storage) spread out.
+        """
+        if n is None:
+            return self._ask_one()
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+            raise HPOValueError(f"`n >= 1` must hold for ask(n), but got n={n!r}.")
+        return [self._ask_one() for _ in range(int(n))]
+
+    def _ask_one(self) -> Trial:
+        trial = self._study.ask(fixed_distributions=self._space.to_optuna())
+        self._trials[trial.number] = trial
+        return Trial(number=trial.number, params=dict(trial.params))
+
+    def tell(
+        self,
+        trial: Trial | int,
+        values: float | Sequence[float] | None = None,
+        *,
+        constraints: Sequence[float] | None = None,
+        state: str = "complete",
+        reason: str | None = None,
+    ) -> Trial:
+        """Report a trial's result.
+
+        Args:
+            trial: The :class:`Trial` from :meth:`ask`, or its number (also one asked by another
+                process on the same storage).
+            values: The objective value(s), one per direction. A NaN or infinite value records
+                the trial as failed with that reason (failures are data, not crashes).
+            constraints: Constraint values, feasible where ``<= 0``; finite numbers.
+            state: "complete" (default) or "fail".
+            reason: Why the trial failed (stored with it); defaults to a description.
+
+        Returns:
+            The trial as stored.
+
+        Raises:
+            TrialStateError: The trial is unknown or already finished (telling twice).
+            HPOValueError / HPOTypeError: Values or constraints break a rule; nothing is stored.
+        """
+        number = self._number(trial)
+        frozen = self._frozen(number)
+        if state not in _STATES:
+            raise HPOValueError(f"`state` must be one of {list(_STATES)}, but got {state!r}.")
+        if reason is not None and not isinstance(reason, str):
+            raise HPOTypeError(f"`reason` must be a string or None, but got {reason!r}.")
+        cons = None
+        if constraints is not None:
+            cons = _check_numbers("constraints", constraints, None)
+            bad = [c for c in cons if not math.isfinite(c)]
+            if bad:
+                raise HPOValueError(f"constraint values must be finite, but got constraints={list(cons)}.")
+        vals = None
+        if state == "complete":
+            if values is None:
+                raise HPOValueError("`values` must be given for a complete trial, but got None.")
+            vals = _check_numbers("values", values, len(self._study.directions))
+            nonfinite = [v for v in vals if not math.isfinite(v)]
+            if nonfinite:
+                state, reason = "fail", reason or f"objective value is not finite: values={list(vals)}"
+        elif values is not None:
+            vals = _check_numbers("values", values, len(self._study.directions))
+        storage, trial_id = self._study._storage, frozen._trial_id
+        if cons is not None:
+            live = optuna.Trial(self._study, trial_id)
+            for i, c in enumerate(cons):
+                live.set_constraint(str(i), c)
+        if state == "fail":
+            storage.set_trial_system_attr(trial_id, _REASON_KEY, reason or "told as failed")
+            self._study.tell(number, state=TrialState.FAIL)
+        else:
+            self._study.tell(number, list(vals))
+        self._trials.pop(number, None)
+        return self._to_trial(self._study._storage.get_trial(trial_id))
+
+    def _number(self, trial: Trial | int) -> int:
+        if isinstance(trial, Trial):
+            return trial.number
+        if isinstance(trial, bool) or not isinstance(trial, numbers.Integral):
+            raise HPOTypeError(f"`trial` must be an hpo.Trial or a trial number, but got {trial!r}.")
+        return int(trial)
+
+    def _frozen(self, number: int) -> FrozenTrial:
+        storage = self._study._storage
+        try:
+            trial_id = storage.get_trial_id_from_study_id_trial_number(self._study._study_id, number)
+        except KeyError:
+            raise TrialStateError(f"trial {number} is not a trial of study {self.study_name!r}.") from None
+        frozen = storage.get_trial(trial_id)
+        if frozen.state.is_finished():
+            raise TrialStateError(
+                f"trial {number} is already finished (state {frozen.state.name.lower()}); a trial is told once."
+            )
+        return frozen
+
+    def _to_trial(self, t: FrozenTrial) -> Trial:
+        cons = t.constraints
+        return Trial(
+            number=t.number,
+            params=dict(t.params),
+            state=t.state.name.lower(),
+            values=tuple(t.values) if t.values is not None else None,
+            constraints=tuple(cons[k] for k in sorted(cons, key=_constraint_order)) if cons else None,
+            reason=t.system_attrs.get(_REASON_KEY),
+        )
+
+    # Loop
+    def optimize(
+        self,
+        fn: Callable[[dict[str, Any]], float | Sequence[float]],
+        n_trials: int,
+        *,
+        show_progress_bar: bool = True,
+        catch: tuple[type[BaseException], ...] = (),
+    ) -> Trial:
+        """Run ``n_trials`` trials of ``fn(params) -> value(s)`` and return the best trial.
+
+        An exception in ``fn`` records the trial as failed with the exception as its reason; it is
+        re-raised unless its type is in ``catch``.
+        """
+        if isinstance(n_trials, bool) or not isinstance(n_trials, numbers.Integral) or n_trials < 1:
+            raise HPOValueError(f"`n_trials >= 1` must hold, but got n_trials={n_trials!r}.")
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=int(n_trials), disable=not show_progress_bar, desc=self.study_name)
+        try:
+            for _ in range(int(n_trials)):
+                trial = self._ask_one()
+                try:
+                    result = fn(dict(trial.params))
+                except catch as exc:
+                    self.tell(trial, state="fail", reason=f"{type(exc).__name__}: {exc}")
+                    bar.update(1)
+                    continue
+                except BaseException as exc:
+                    self.tell(trial, state="fail", reason=f"{type(exc).__name__}: {exc}")
+                    raise
+                self.tell(trial, result)
+                bar.update(1)
+                try:
+                    bar.set_postfix(best=f"{self.best_trial.value:.6g}")
+                except TrialStateError:
+                    pass
+        finally:
+            bar.close()
+        return self.best_trial
+
+

@@ -1,0 +1,107 @@
+"""The engine step and the surrogate's fallback chain."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import hpo
+from hpo import engine, surrogate
+from hpo.space import SearchSpace
+
+LINE = SearchSpace({"x": hpo.Float(0.0, 1.0)})
+
+
+def _data(n=8, seed=0, noise=0.0):
+    rng = np.random.default_rng(seed)
+    X = LINE.sample_unit(rng.random((n, 1)))
+    Y = -((X - 0.3) ** 2) + noise * rng.standard_normal((n, 1))
+    return X, Y
+
+
+def test_initial_design_is_seeded_spread_and_feasible():
+    pts = [engine.initial_design(LINE, seed=3, index=i)[0] for i in range(8)]
+    assert pts == [engine.initial_design(LINE, seed=3, index=i)[0] for i in range(8)]
+    assert pts != [engine.initial_design(LINE, seed=4, index=i)[0] for i in range(8)]
+    # a scrambled Sobol sequence puts its first 8 points one in each eighth of [0, 1]
+    assert sorted(int(p * 8) for p in pts) == list(range(8))
+
+
+def test_suggest_finds_the_maximum_of_a_smooth_function():
+    X, Y = _data()
+    s = engine.suggest(LINE, X, Y, seed=0)
+    assert s.acquisition == "ei"
+    assert abs(s.x[0] - 0.3) < 0.05
+
+
+def test_same_inputs_same_suggestion():
+    X, Y = _data(noise=0.01)
+    a = engine.suggest(LINE, X, Y, seed=5)
+    b = engine.suggest(LINE, X, Y, seed=5)
+    np.testing.assert_array_equal(a.x, b.x)
+
+
+def test_pending_point_moves_the_suggestion():
+    X, Y = _data()
+    first = engine.suggest(LINE, X, Y, seed=0).x
+    second = engine.suggest(LINE, X, Y, X_pending=first[None, :], seed=0).x
+    assert abs(first[0] - second[0]) > 1e-3
+
+
+def test_noisy_observations_switch_auto_to_noisy_ei():
+    rng = np.random.default_rng(0)
+    X = LINE.sample_unit(rng.random((30, 1)))
+    Y = -((X - 0.3) ** 2) + 0.2 * rng.standard_normal((30, 1))  # noise sd ~ 3x the signal's range
+    assert engine.suggest(LINE, X, Y, seed=0).acquisition == "nei"
+
+
+def test_suggestions_respect_grids_and_categories():
+    space = SearchSpace({"k": hpo.Int(1, 9, step=2), "c": hpo.Categorical(["a", "b", "c"]), "z": hpo.Float(0, 1)})
+    rng = np.random.default_rng(1)
+    X = space.sample_unit(rng.random((8, 3)))
+    Y = -np.array([[abs(space.decode(x)["k"] - 5) + (space.decode(x)["c"] != "b") + space.decode(x)["z"]] for x in X])
+    x = engine.suggest(space, X, Y, seed=0).x
+    params = space.decode(x)
+    space.validate(params)
+    np.testing.assert_array_equal(space.encode(params), x)
+
+
+@pytest.mark.parametrize(
+    "kwargs, rule",
+    [
+        ({"acquisition": "ucb"}, "acquisition"),
+        ({"n_startup": 0}, "n_startup >= 1"),
+        ({"num_restarts": 0}, "num_restarts >= 1"),
+        ({"noise_threshold": 1.5}, "noise_threshold"),
+    ],
+)
+def test_settings_check_themselves(kwargs, rule):
+    with pytest.raises(hpo.HPOValueError, match=rule):
+        engine.Settings(**kwargs)
+
+
+def test_bad_history_is_rejected():
+    with pytest.raises(hpo.HPOValueError, match="finite"):
+        engine.suggest(LINE, np.array([[0.5]]), np.array([[np.nan]]))
+    with pytest.raises(hpo.HPOValueError, match="n x 1"):
+        engine.suggest(LINE, np.zeros((2, 3)), np.zeros((2, 1)))
+
+
+def test_fit_failure_walks_the_fallback_chain_and_warns_once(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("Cholesky failed")
+
+    monkeypatch.setattr(surrogate, "fit_gpytorch_mll", broken)
+    X, Y = _data()
+    cache = surrogate.SurrogateCache()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s1 = engine.suggest(LINE, X, Y, seed=0, cache=cache)
+        s2 = engine.suggest(LINE, X, Y, seed=1, cache=cache)
+    msgs = [str(w.message) for w in caught if issubclass(w.category, hpo.HPOWarning)]
+    assert len(msgs) == 1
+    assert "Cholesky failed" in msgs[0] and "prior-mode hyperparameters" in msgs[0]
+    # with prior-mode hyperparameters the model still steers towards the maximum at 0.3
+    for s in (s1, s2):
+        assert 0.0 <= s.x[0] <= 1.0
+        assert abs(s.x[0] - 0.3) < 0.2

@@ -1,0 +1,120 @@
+"""OptunaSampler inside plain Optuna studies."""
+
+import math
+import warnings
+
+import optuna
+import pytest
+
+import hpo
+
+
+def _objective(trial: optuna.Trial) -> float:
+    x = trial.suggest_float("x", -3.0, 3.0)
+    lr = trial.suggest_float("lr", 1e-5, 1e-1, log=True)
+    q = trial.suggest_float("q", 0.0, 1.0, step=0.25)
+    n = trial.suggest_int("n", -4, 4)
+    width = trial.suggest_int("width", 8, 512, log=True)
+    s = trial.suggest_int("s", 0, 12, step=3)
+    act = trial.suggest_categorical("act", ["relu", "tanh", None])
+    return x**2 + (math.log10(lr) + 3) ** 2 + q + abs(n - 1) + abs(math.log2(width) - 6) + s / 3 + (act != "tanh")
+
+
+def test_every_distribution_type_is_sampled_inside_its_domain():
+    study = optuna.create_study(sampler=hpo.OptunaSampler(seed=0, n_startup=5))
+    study.optimize(_objective, n_trials=9)
+    assert study.sampler.last_acquisition in ("ei", "nei")  # the model, not the Sobol design, chose the last
+    for t in study.trials:
+        p = t.params
+        assert -3 <= p["x"] <= 3 and 1e-5 <= p["lr"] <= 1e-1
+        assert p["q"] in (0.0, 0.25, 0.5, 0.75, 1.0)
+        assert isinstance(p["n"], int) and -4 <= p["n"] <= 4
+        assert isinstance(p["width"], int) and 8 <= p["width"] <= 512
+        assert p["s"] in (0, 3, 6, 9, 12)
+        assert p["act"] in ("relu", "tanh", None)
+    assert len({tuple(sorted(t.params.items(), key=str)) for t in study.trials}) == 9
+
+
+def test_beats_random_search_on_a_quadratic():
+    def obj(trial):
+        return (trial.suggest_float("a", -5, 5) - 1.2) ** 2 + (trial.suggest_float("b", -5, 5) + 0.7) ** 2
+
+    study = optuna.create_study(sampler=hpo.OptunaSampler(seed=0))
+    study.optimize(obj, n_trials=15)
+    # The optimum is 0; random search's median best after 15 trials is about 1.3.
+    assert study.best_value < 0.01
+
+
+def test_conditional_parameters_are_sampled_independently_with_one_warning():
+    def obj(trial):
+        kind = trial.suggest_categorical("kind", ["a", "b"])
+        x = trial.suggest_float("x", 0, 1)
+        if kind == "a":
+            return x + trial.suggest_float("extra_a", 0, 1)
+        return x + trial.suggest_int("extra_b", 1, 4)
+
+    study = optuna.create_study(sampler=hpo.OptunaSampler(seed=1, n_startup=4))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        study.optimize(obj, n_trials=10)
+    msgs = [str(w.message) for w in caught if issubclass(w.category, hpo.HPOWarning)]
+    assert len([m for m in msgs if "'extra_a'" in m]) <= 1 and len([m for m in msgs if "'extra_b'" in m]) <= 1
+    assert any("outside the joint search space" in m for m in msgs)
+    for t in study.trials:
+        assert ("extra_a" in t.params) == (t.params["kind"] == "a")
+
+
+def test_nan_failed_and_pruned_trials_do_not_break_sampling():
+    # Failures cluster where training diverges (large x), as they do in practice.
+    def obj(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if x > 0.85:
+            return float("nan")  # Optuna records a FAIL
+        if 0.6 < x <= 0.7:
+            raise optuna.TrialPruned()
+        if 0.7 < x <= 0.85:
+            raise ValueError("diverged")
+        return (x - 0.25) ** 2
+
+    study = optuna.create_study(sampler=hpo.OptunaSampler(seed=0, n_startup=4))
+    study.optimize(obj, n_trials=15, catch=(ValueError,))
+    states = [t.state for t in study.trials]
+    assert len(states) == 15
+    assert states.count(optuna.trial.TrialState.FAIL) + states.count(optuna.trial.TrialState.PRUNED) >= 1
+    assert study.best_value < 1e-3
+    # the model learned the failing region: the last five trials avoid it
+    assert all(t.params["x"] <= 0.6 for t in study.trials[-5:])
+
+
+def test_parallel_threads_get_distinct_points():
+    def obj(trial):
+        return (trial.suggest_float("x", -1, 1) - 0.1) ** 2 + trial.suggest_float("y", -1, 1) ** 2
+
+    study = optuna.create_study(sampler=hpo.OptunaSampler(seed=0, n_startup=4))
+    study.optimize(obj, n_trials=12, n_jobs=2)
+    points = [(t.params["x"], t.params["y"]) for t in study.trials]
+    assert len(study.trials) == 12 and len(set(points)) == 12
+    gaps = [math.dist(a, b) for i, a in enumerate(points) for b in points[i + 1 :]]
+    assert min(gaps) > 1e-6
+
+
+def test_running_trials_steer_the_next_point_away():
+    # Early in a run (5 observations of a bimodal function) three asks in a row, none told yet,
+    # must not pile up on one spot.
+    study = optuna.create_study(sampler=hpo.OptunaSampler(seed=0, n_startup=5))
+    dist = {"x": optuna.distributions.FloatDistribution(0, 1), "y": optuna.distributions.FloatDistribution(0, 1)}
+    for _ in range(5):
+        t = study.ask(dist)
+        x, y = t.params["x"], t.params["y"]
+        study.tell(t, -math.exp(-20 * ((x - 0.2) ** 2 + (y - 0.3) ** 2)) - math.exp(-20 * ((x - 0.8) ** 2 + (y - 0.7) ** 2)))
+    running = [study.ask(dist) for _ in range(3)]
+    points = [(t.params["x"], t.params["y"]) for t in running]
+    assert min(math.dist(a, b) for i, a in enumerate(points) for b in points[i + 1 :]) > 0.02
+
+
+def test_multi_objective_study_is_refused_clearly():
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=hpo.OptunaSampler(seed=0, n_startup=1))
+    t = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+    study.tell(t, [1.0, 2.0])
+    with pytest.raises(hpo.HPOValueError, match="one objective"):
+        study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
