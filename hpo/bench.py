@@ -1,0 +1,204 @@
+"""Samplers side by side on the same problems and seeds: regret and seconds per trial.
+
+A *problem* is any object with ``name``, ``space`` (an :class:`hpo.SearchSpace`), ``optimum``
+(the known minimum), ``noise_std`` and ``__call__(params, rng) -> float`` (an observation) plus
+``fn(params) -> float`` (the noise-free value); ``objectives.synthetic`` provides the standard
+ones. Every sampler sees the same problem, seed and budget through Optuna's ask/tell, so the
+time per trial is the sampler's own overhead (the objectives cost microseconds).
+
+Regret after t trials is ``f(best observed so far) - optimum`` on the noise-free ``f``, where
+"best observed" is judged on the (possibly noisy) observations the sampler saw.
+
+Constrained problems (``problem.constraints(params) -> tuple``, feasible where ``<= 0``) are told
+through ``trial.set_constraint``, which Optuna's GPSampler and hpo both read. Their regret counts
+feasible trials only (infinite until the first); ``violation`` accumulates ``sum_i max(g_i, 0)``
+over trials; ``declared_infeasible_at`` is the trial after which hpo's sampler had declared the
+problem infeasible (None if it never did).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+
+from hpo.errors import HPOValueError
+from hpo.optuna import INFEASIBLE_KEY, OptunaSampler
+
+__all__ = ["SAMPLERS", "RunResult", "run_one", "run", "summarize", "format_table", "write_json"]
+
+
+def _optuna_gp(seed: int) -> optuna.samplers.BaseSampler:
+    return optuna.samplers.GPSampler(seed=seed)
+
+
+def _botorch(seed: int) -> optuna.samplers.BaseSampler:
+    try:
+        from optuna_integration import BoTorchSampler
+    except ImportError as exc:  # an optional comparison: name the missing extra
+        raise HPOValueError(
+            "sampler 'botorch' needs the optional package optuna-integration (pip install optuna-integration)."
+        ) from exc
+    return BoTorchSampler(seed=seed)
+
+
+SAMPLERS: dict[str, Callable[[int], optuna.samplers.BaseSampler]] = {
+    "hpo": lambda seed: OptunaSampler(seed=seed),
+    "hpo-config": lambda seed: OptunaSampler(seed=seed, acquisition="config"),
+    "hpo-cei": lambda seed: OptunaSampler(seed=seed, acquisition="cei"),
+    "hpo-kg": lambda seed: OptunaSampler(seed=seed, acquisition="kg"),
+    "optuna-gp": _optuna_gp,
+    "tpe": lambda seed: optuna.samplers.TPESampler(seed=seed),
+    "random": lambda seed: optuna.samplers.RandomSampler(seed=seed),
+    "botorch": _botorch,
+}
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One sampler on one problem with one seed.
+
+    Attributes:
+        regret: ``budget`` regrets, best-so-far after each trial (feasible trials only).
+        seconds: ``budget`` wall-clock seconds the sampler spent choosing each trial.
+        violation: ``budget`` cumulative constraint violations, for constrained problems.
+        declared_infeasible_at: Trial index at which the problem was first declared infeasible.
+    """
+
+    problem: str
+    sampler: str
+    seed: int
+    regret: list[float]
+    seconds: list[float]
+    violation: list[float] | None = None
+    declared_infeasible_at: int | None = None
+
+
+def run_one(problem: Any, sampler: str, seed: int, budget: int) -> RunResult:
+    """Run one sampler for ``budget`` trials on ``problem``."""
+    if sampler not in SAMPLERS:
+        raise HPOValueError(f"sampler must be one of {sorted(SAMPLERS)}, but got {sampler!r}.")
+    study = optuna.create_study(sampler=SAMPLERS[sampler](seed), direction="minimize")
+    distributions = problem.space.to_optuna()
+    rng = np.random.default_rng([seed, 7])
+    constraints = getattr(problem, "constraints", None)
+    best_obs, best_true, total_violation, declared = np.inf, np.inf, 0.0, None
+    regret, seconds, violation = [], [], []
+    for i in range(budget):
+        t0 = time.perf_counter()
+        trial = study.ask(fixed_distributions=distributions)
+        seconds.append(time.perf_counter() - t0)
+        observed = problem(trial.params, rng)
+        feasible = True
+        if constraints is not None:
+            values = constraints(trial.params)
+            for j, v in enumerate(values):
+                trial.set_constraint(str(j), v)
+            total_violation += float(sum(max(v, 0.0) for v in values))
+            feasible = all(v <= 0.0 for v in values)
+        study.tell(trial, observed)
+        if feasible and observed < best_obs:
+            best_obs, best_true = observed, float(problem.fn(trial.params))
+        if problem.optimum is None:
+            regret.append(math.nan)
+        else:
+            regret.append(max(best_true - problem.optimum, 0.0))
+        violation.append(total_violation)
+        if declared is None and study._storage.get_study_system_attrs(study._study_id).get(INFEASIBLE_KEY):
+            declared = i
+    return RunResult(
+        problem.name, sampler, seed, regret, seconds,
+        violation=violation if constraints is not None else None,
+        declared_infeasible_at=declared,
+    )
+
+
+def run(
+    problems: Sequence[Any],
+    samplers: Sequence[str],
+    seeds: Sequence[int],
+    budget: int,
+    *,
+    progress: Callable[[RunResult], None] | None = None,
+) -> list[RunResult]:
+    """Every (problem, sampler, seed) combination, in that order."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    results = []
+    for problem in problems:
+        for sampler in samplers:
+            for seed in seeds:
+                result = run_one(problem, sampler, seed, budget)
+                results.append(result)
+                if progress is not None:
+                    progress(result)
+    return results
+
+
+def summarize(results: Sequence[RunResult], *, at: int | None = None) -> list[dict[str, Any]]:
+    """Per (problem, sampler): median final regret (after ``at`` trials), IQR, seconds per trial.
+
+    ``sec_per_trial_at_end`` is the mean over seeds of the last 10 trials' times, i.e. the
+    overhead at the full history size, which is what grows with the number of trials.
+    """
+    groups: dict[tuple[str, str], list[RunResult]] = {}
+    for r in results:
+        groups.setdefault((r.problem, r.sampler), []).append(r)
+    rows = []
+    for (problem, sampler), runs in groups.items():
+        t = (at or len(runs[0].regret)) - 1
+        final = np.array([r.regret[t] for r in runs])
+        rows.append(
+            {
+                "problem": problem,
+                "sampler": sampler,
+                "seeds": len(runs),
+                "budget": t + 1,
+                "median_regret": float(np.median(final)),
+                "q25_regret": float(np.quantile(final, 0.25)),
+                "q75_regret": float(np.quantile(final, 0.75)),
+                "sec_per_trial": float(np.mean([np.mean(r.seconds[: t + 1]) for r in runs])),
+                "sec_per_trial_at_end": float(np.mean([np.mean(r.seconds[max(0, t - 9) : t + 1]) for r in runs])),
+                "median_violation": (
+                    float(np.median([r.violation[t] for r in runs])) if runs[0].violation is not None else None
+                ),
+                "declared_infeasible": sum(
+                    r.declared_infeasible_at is not None and r.declared_infeasible_at <= t for r in runs
+                ),
+                "median_declared_at": (
+                    float(np.median([r.declared_infeasible_at + 1 if r.declared_infeasible_at is not None else np.inf for r in runs]))
+                ),
+            }
+        )
+    return rows
+
+
+def format_table(rows: Sequence[dict[str, Any]]) -> str:
+    """A fixed-width text table of :func:`summarize` rows, grouped by problem."""
+    constrained = any(r.get("median_violation") is not None for r in rows)
+    header = f"{'problem':<12} {'sampler':<10} {'seeds':>5} {'budget':>6} {'median regret':>14} {'IQR':>23} {'s/trial':>8} {'s/trial@end':>11}"
+    if constrained:
+        header += f" {'violation':>10} {'declared':>8}"
+    lines = [header, "-" * len(header)]
+    for r in sorted(rows, key=lambda r: (r["problem"], r["median_regret"])):
+        iqr = f"[{r['q25_regret']:.3g}, {r['q75_regret']:.3g}]"
+        line = (
+            f"{r['problem']:<12} {r['sampler']:<10} {r['seeds']:>5} {r['budget']:>6} "
+            f"{r['median_regret']:>14.4g} {iqr:>23} {r['sec_per_trial']:>8.3f} {r['sec_per_trial_at_end']:>11.3f}"
+        )
+        if constrained:
+            v = r.get("median_violation")
+            line += f" {v if v is None else format(v, '.3g'):>10} {r['declared_infeasible']:>3}/{r['seeds']:<4}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def write_json(path: str, results: Sequence[RunResult], rows: Sequence[dict[str, Any]]) -> None:
+    """Write the raw per-run curves and the summary rows."""
+    with open(path, "w") as f:
+        json.dump({"summary": list(rows), "runs": [asdict(r) for r in results]}, f)

@@ -1,0 +1,43 @@
+"""The `hpo` command: readable output and one-line errors."""
+
+import subprocess
+import sys
+
+import hpo
+from hpo.cli import main
+
+
+def test_bench_prints_a_table(tmp_path, capsys):
+    out = tmp_path / "b.json"
+    assert main(["bench", "--problems", "branin", "--samplers", "random,tpe", "--seeds", "2", "--budget", "5", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "median regret" in text and "random" in text and "tpe" in text
+    assert out.exists()
+
+
+def test_studies_lists_best_values(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    tuner = hpo.Tuner({"x": hpo.Float(0, 1)}, storage=url, study_name="alpha", seed=0)
+    t = tuner.ask()
+    tuner.tell(t, 0.25)
+    assert main(["studies", url]) == 0
+    text = capsys.readouterr().out
+    assert "alpha" in text and "0.25" in text
+
+
+def test_errors_are_one_line_without_traceback(tmp_path):
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database" * 50)
+    proc = subprocess.run(
+        [sys.executable, "-m", "hpo.cli", "studies", f"sqlite:///{junk}"], capture_output=True, text=True
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and "cannot open storage" in lines[0]
+
+
+def test_help_lists_the_commands():
+    proc = subprocess.run([sys.executable, "-m", "hpo.cli", "--help"], capture_output=True, text=True, check=True)
+    for cmd in ("bench", "demo", "studies"):
+        assert cmd in proc.stdout
