@@ -6,11 +6,15 @@ minimised objectives); constraints are feasible where ``<= 0``. Given the same i
 :func:`suggest` returns the same point.
 
 Choosing the acquisition is the table ``ACQUISITIONS`` plus one rule for ``"auto"``:
+    m > 4 objectives         -> "parego" (noisy log-EI of random Chebyshev scalarisations)
+    2 <= m <= 4 objectives   -> "ehvi" (noisy log expected hypervolume improvement)
     with constraints         -> ``AUTO_CONSTRAINED`` (chosen by the constrained benchmark)
     noisy observations       -> "nei"  (noisy log expected improvement)
     otherwise                -> "ei"   (log expected improvement over the best observed value)
 where "noisy" means the fitted noise standard deviation exceeds ``Settings.noise_threshold``
-times the output's standard deviation.
+times the output's standard deviation. With one objective its values are Yeo-Johnson-warped
+before modelling (:func:`hpo.surrogate.warp_outputs`); with several they are not, so that
+hypervolumes are those of the user's units.
 
 With constraints, and before any feasible observation, every step first asks whether CONFIG's
 optimistic feasible set is empty (``min_x max_i LCB_i(x) > 0`` at the declaration multiplier);
@@ -36,6 +40,7 @@ from scipy.stats import qmc
 from acquisitions.config import ConfigAcquisition, ConstraintLCB, config_beta, log_constrained_ei
 from acquisitions.ei import log_ei, log_nei
 from acquisitions.kg import current_best_mean, knowledge_gradient
+from acquisitions.pareto import MAX_HV_OBJECTIVES, infer_reference_point, log_nehvi, parego
 from hpo.errors import HPOValueError
 from hpo.space import SearchSpace
 from hpo.surrogate import SurrogateCache, fit_model, noise_ratio, warp_outputs
@@ -164,9 +169,11 @@ def initial_design(space: SearchSpace, *, seed: int, index: int) -> np.ndarray:
 class _Step:
     """What an acquisition builder may use. Tensors are float64.
 
-    model: objective GP on (train_X, train_Y); train_Y is the warped objective (``n x 1``).
-    constraint_model: GP(s) of the constraints, or None; feasible_Y: warped objective values of
-    the feasible observations (``f x 1``, maybe empty). X_pending: ``p x d`` or None.
+    model: objective GP(s) on (train_X, train_Y); train_Y is the warped objective (``n x 1``)
+    or, with m objectives, the objectives as given (``n x m``, larger is better).
+    constraint_model: GP(s) of the constraints, or None; feasible_Y: train_Y's rows of the
+    feasible observations (``f x m``, maybe empty). X_pending: ``p x d`` or None.
+    ref_point: the hypervolume's reference point (``m``), with several objectives.
     """
 
     model: object
@@ -179,6 +186,7 @@ class _Step:
     bounds: torch.Tensor
     settings: Settings
     seed: int
+    ref_point: torch.Tensor | None = None
 
 
 def _ei(s: _Step) -> AcquisitionFunction:
@@ -241,11 +249,39 @@ def _cei(s: _Step) -> AcquisitionFunction:
     )
 
 
+def _joint(s: _Step):
+    """Objective and constraint models as one model list, and the constraints as callables on
+    its samples (outputs ``m .. m + k - 1``), or None without constraints."""
+    m = s.train_Y.shape[-1]
+    models = s.model.models if isinstance(s.model, ModelListGP) else [s.model]
+    if s.constraint_model is None:
+        return (s.model if m == 1 else ModelListGP(*models)), None
+    cmodels = s.constraint_model.models if isinstance(s.constraint_model, ModelListGP) else [s.constraint_model]
+    return ModelListGP(*models, *cmodels), [lambda Z, i=i: Z[..., m + i] for i in range(s.n_constraints)]
+
+
+def _ehvi(s: _Step) -> AcquisitionFunction:
+    model, constraints = _joint(s)
+    return log_nehvi(
+        model, ref_point=s.ref_point, X_baseline=s.train_X, n_objectives=s.train_Y.shape[-1],
+        constraints=constraints, X_pending=s.X_pending, mc_samples=s.settings.mc_samples, seed=s.seed,
+    )
+
+
+def _parego(s: _Step) -> AcquisitionFunction:
+    model, constraints = _joint(s)
+    return parego(
+        model, Y=s.train_Y, X_baseline=s.train_X, n_objectives=s.train_Y.shape[-1], constraints=constraints,
+        X_pending=s.X_pending, mc_samples=s.settings.mc_samples, seed=s.seed,
+    )
+
+
 @dataclass(frozen=True)
 class _Acquisition:
     build: Callable[[_Step], AcquisitionFunction]
     constrained: bool  # handles black-box constraints
     one_shot: bool = False  # optimised jointly with its inner maximisers (continuous relaxation)
+    multi_objective: bool = False  # scores several objectives (and only then applies)
 
 
 ACQUISITIONS: dict[str, _Acquisition] = {
@@ -254,6 +290,8 @@ ACQUISITIONS: dict[str, _Acquisition] = {
     "kg": _Acquisition(_kg, constrained=False, one_shot=True),
     "config": _Acquisition(_config, constrained=True),
     "cei": _Acquisition(_cei, constrained=True),
+    "ehvi": _Acquisition(_ehvi, constrained=True, multi_objective=True),
+    "parego": _Acquisition(_parego, constrained=True, multi_objective=True),
 }
 # Chosen by the constrained benchmark (see the KG/CONFIG issue's note).
 AUTO_CONSTRAINED = "cei"
@@ -298,8 +336,8 @@ def _check(space: SearchSpace, X, Y, C, X_pending):
     if X.ndim != 2 or X.shape[1] != d or len(X) == 0:
         raise HPOValueError(f"X must be a non-empty n x {d} array, but got shape {X.shape}.")
     Y = np.asarray(Y, dtype=np.float64).reshape(len(X), -1)
-    if Y.shape[1] != 1:
-        raise HPOValueError(f"the engine optimises one output, but got Y with {Y.shape[1]} columns.")
+    if Y.shape[1] == 0:
+        raise HPOValueError("Y must have a column per objective, but got 0 columns.")
     if not np.all(np.isfinite(Y)):
         raise HPOValueError("Y must be finite (failed trials are imputed by the caller), but got NaN/inf.")
     if C is not None:
@@ -324,36 +362,49 @@ def suggest(
     settings: Settings = Settings(),
     seed: int = 0,
     cache: SurrogateCache | None = None,
+    ref_point: np.ndarray | None = None,
 ) -> Suggestion:
     """Fit the surrogates and maximise the acquisition: the next point to evaluate.
 
     Args:
         space: The search space.
         X: A ``n x d`` array of encoded completed points (``n >= 1``).
-        Y: A ``n x 1`` array of their objective values, larger is better, all finite.
+        Y: A ``n x m`` array of their objective values, larger is better, all finite.
         C: A ``n x k`` array of constraint values (feasible where ``<= 0``; NaN where unknown,
             e.g. failed trials), or None for an unconstrained problem.
         X_pending: A ``p x d`` array of encoded points still being evaluated, or None.
         settings: Engine settings.
         seed: Seeds the initial conditions and the quasi-MC samples.
         cache: Warm-start state of the surrogates, updated in place.
+        ref_point: With several objectives, the ``m``-dim hypervolume reference point (larger
+            is better, like Y); None infers it from the feasible observations
+            (:func:`acquisitions.pareto.infer_reference_point`).
 
     Returns:
         The :class:`Suggestion`.
     """
     X, Y, C, P = _check(space, X, Y, C, X_pending)
+    m = Y.shape[1]
     name = settings.acquisition
+    if name != "auto" and ACQUISITIONS[name].multi_objective != (m > 1):
+        allowed = ["auto", *(k for k, a in ACQUISITIONS.items() if a.multi_objective == (m > 1))]
+        raise HPOValueError(f"with {m} objective(s), `acquisition` must be one of {allowed}, but got {name!r}.")
     if C is not None and name != "auto" and not ACQUISITIONS[name].constrained:
-        allowed = ["auto", *(k for k, a in ACQUISITIONS.items() if a.constrained)]
+        allowed = ["auto", *(k for k, a in ACQUISITIONS.items() if a.constrained and not a.multi_objective)]
         raise HPOValueError(f"the problem has constraints, so `acquisition` must be one of {allowed}, but got {name!r}.")
+    if ref_point is not None:
+        ref_point = np.asarray(ref_point, dtype=np.float64).reshape(-1)
+        if m == 1 or len(ref_point) != m or not np.all(np.isfinite(ref_point)):
+            raise HPOValueError(f"`ref_point` must be {m} finite values, one per objective, but got {ref_point!r}.")
     cache = cache if cache is not None else SurrogateCache()
     with _ENGINE_LOCK, torch.random.fork_rng(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", module=r"(botorch|gpytorch|linear_operator)\b")
         torch.manual_seed(seed)
         tensor = lambda a: torch.as_tensor(a, dtype=torch.float64)  # noqa: E731
         bounds, cat_dims = tensor(space.bounds), sorted(space.categorical_dims)
-        train_X, train_Y = tensor(X), tensor(warp_outputs(Y))
-        model = fit_model(train_X, train_Y, bounds=bounds, cat_dims=cat_dims, cache=cache, labels=["objective"])
+        train_X, train_Y = tensor(X), tensor(warp_outputs(Y) if m == 1 else Y)
+        labels = ["objective"] if m == 1 else [f"objective {j}" for j in range(m)]
+        model = fit_model(train_X, train_Y, bounds=bounds, cat_dims=cat_dims, cache=cache, labels=labels)
         cmodel, k, feasible_Y = None, 0, train_Y[:0]
         if C is not None:
             known = ~np.isnan(C).any(axis=1)
@@ -369,7 +420,9 @@ def suggest(
                 if probe is not None:
                     return probe
         if name == "auto":
-            if C is not None:
+            if m > 1:
+                name = "ehvi" if m <= MAX_HV_OBJECTIVES else "parego"
+            elif C is not None:
                 name = AUTO_CONSTRAINED
             else:
                 name = "nei" if noise_ratio(model) > settings.noise_threshold else "ei"
@@ -377,10 +430,17 @@ def suggest(
             model=model, constraint_model=cmodel, n_constraints=k, train_X=train_X, train_Y=train_Y,
             feasible_Y=feasible_Y, X_pending=None if P is None else tensor(P), bounds=bounds,
             settings=settings, seed=seed,
+            ref_point=None if m == 1 else _reference(ref_point, train_Y, feasible_Y),
         )
         entry = ACQUISITIONS[name]
         x = _optimize(entry.build(step), space, settings, relax=entry.one_shot)
     return Suggestion(x=space.round(x.numpy())[0], acquisition=name)
+
+
+def _reference(ref_point: np.ndarray | None, train_Y: torch.Tensor, feasible_Y: torch.Tensor) -> torch.Tensor:
+    if ref_point is not None:
+        return torch.as_tensor(ref_point, dtype=torch.float64)
+    return infer_reference_point(feasible_Y if len(feasible_Y) else train_Y)
 
 
 def _feasibility_probe(cmodel, space: SearchSpace, settings: Settings, *, n: int) -> Suggestion | None:

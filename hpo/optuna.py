@@ -3,13 +3,16 @@
     study = optuna.create_study(sampler=hpo.OptunaSampler(seed=0))
 
 What the sampler reads from the study, per trial:
-    COMPLETE trials          observations (values; minimised objectives are negated for the engine)
+    COMPLETE trials          observations (values, one per direction; minimised objectives are
+                             negated for the engine)
                              and constraints (``trial.set_constraint`` or ``constraints_func``;
                              feasible where <= 0)
-    FAIL / PRUNED trials     imputed with the worst completed value, so the model learns the region
-                             is bad (a NaN objective makes Optuna mark the trial FAIL)
+    FAIL / PRUNED trials     imputed with the worst completed value (per objective), so the model
+                             learns the region is bad (a NaN objective makes Optuna mark it FAIL)
     RUNNING trials           pending points: the next candidate is chosen jointly with them, so
                              parallel workers (threads, processes, machines) spread out
+Multi-objective studies (several directions) use noisy expected hypervolume improvement, or
+ParEGO beyond four objectives (:mod:`acquisitions.pareto`).
 Parameters outside the joint search space (conditional parameters) are sampled independently,
 at random from a generator seeded by (seed, trial number, name), with one warning per name.
 
@@ -59,7 +62,8 @@ class OptunaSampler(BaseSampler):
     Args:
         seed: Seed of every random choice; the suggestion for trial n is a function of
             (seed, n, study history). None draws a seed from the OS.
-        acquisition: "auto", "ei" or "nei" (see :mod:`hpo.engine`).
+        acquisition: "auto" or a key of :data:`hpo.engine.ACQUISITIONS` ("ei", "nei", "kg",
+            "config", "cei"; "ehvi", "parego" for several objectives).
         n_startup: Completed trials from the Sobol design before the model is used;
             None -> ``min(10, max(5, 2 * dim))``.
         search_space: A fixed joint search space (an :class:`hpo.SearchSpace`, a dict of hpo
@@ -69,6 +73,9 @@ class OptunaSampler(BaseSampler):
         constraints_func: Optuna's ``constraints_func(frozen_trial) -> sequence of floats``
             (feasible where <= 0), evaluated after each trial; ``trial.set_constraint`` values
             are read as well.
+        ref_point: For multi-objective studies, the worst value of each objective that still
+            counts (the hypervolume's reference point), in the objectives' own units and
+            directions. None infers it from the data (:func:`acquisitions.pareto.infer_reference_point`).
     """
 
     def __init__(
@@ -80,6 +87,7 @@ class OptunaSampler(BaseSampler):
         search_space: SearchSpace | dict | None = None,
         settings: Settings | None = None,
         constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
+        ref_point: Sequence[float] | None = None,
     ) -> None:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
             raise HPOValueError(f"`seed` must be an int or None, but got {seed!r}.")
@@ -91,6 +99,14 @@ class OptunaSampler(BaseSampler):
         if constraints_func is not None and not callable(constraints_func):
             raise HPOValueError(f"`constraints_func` must be callable, but got {constraints_func!r}.")
         self._constraints_func = constraints_func
+        if ref_point is not None:
+            try:
+                ref_point = [float(v) for v in ref_point]
+            except (TypeError, ValueError):
+                raise HPOValueError(f"`ref_point` must be a sequence of numbers, but got {ref_point!r}.") from None
+            if not all(math.isfinite(v) for v in ref_point) or len(ref_point) < 2:
+                raise HPOValueError(f"`ref_point` must hold >= 2 finite numbers, one per objective, but got {ref_point!r}.")
+        self._ref_point = ref_point
         self._seed = int(seed) if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
         self._space = SearchSpace(search_space) if search_space is not None else None
         self._intersection = IntersectionSearchSpace()
@@ -125,11 +141,14 @@ class OptunaSampler(BaseSampler):
     ) -> dict[str, Any]:
         if not search_space:
             return {}
-        if study._is_multi_objective():
-            raise HPOValueError(
-                f"OptunaSampler optimises one objective, but the study has {len(study.directions)} "
-                "directions."
-            )
+        signs = _signs(study)
+        ref_point = None
+        if self._ref_point is not None:
+            if len(self._ref_point) != len(signs):
+                raise HPOValueError(
+                    f"`ref_point` must have one value per direction ({len(signs)}), but got {self._ref_point!r}."
+                )
+            ref_point = signs * np.array(self._ref_point)
         space = SearchSpace.from_optuna(search_space)
         # Reading the history, choosing and publishing happen under one lock, so a thread (n_jobs)
         # always sees the point another thread just chose as pending.
@@ -144,7 +163,7 @@ class OptunaSampler(BaseSampler):
                 cache = self._caches.setdefault((study._study_id, tuple(search_space.items())), SurrogateCache())
                 result = suggest(
                     space, X, Y, C=C, X_pending=X_pending, settings=self._settings,
-                    seed=_derive_seed(self._seed, trial.number), cache=cache,
+                    seed=_derive_seed(self._seed, trial.number), cache=cache, ref_point=ref_point,
                 )
                 x, self.last_acquisition = result.x, result.acquisition
                 self._record_infeasibility(study, trial, space, result.infeasible, C)
@@ -182,9 +201,9 @@ class OptunaSampler(BaseSampler):
     def _history(
         self, study: Study, trial: FrozenTrial, space: SearchSpace, trials: Sequence[FrozenTrial]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
-        """Encoded completed points ``n x d``, objective ``n x 1`` (larger is better), constraints
+        """Encoded completed points ``n x d``, objectives ``n x m`` (larger is better), constraints
         ``n x k`` (NaN where unknown) or None, pending points ``p x d``."""
-        sign = -1.0 if study.direction == StudyDirection.MINIMIZE else 1.0
+        signs = _signs(study)
         done, bad, pending = [], [], []
         for t in trials:
             if t.number == trial.number:
@@ -196,15 +215,15 @@ class OptunaSampler(BaseSampler):
                 x = space.encode({k: params[k] for k in space})
             except HPOValueError:  # a value outside the current (e.g. narrowed) space
                 continue
-            if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value):
-                done.append((x, sign * t.value, t.constraints))
+            if t.state == TrialState.COMPLETE and t.values is not None and all(map(math.isfinite, t.values)):
+                done.append((x, signs * np.array(t.values), t.constraints))
             elif t.state in (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED):
                 bad.append(x)
             elif t.state in (TrialState.RUNNING, TrialState.WAITING):
                 pending.append(x)
         d = len(space)
         X = np.array([x for x, _, _ in done]).reshape(-1, d)
-        Y = np.array([y for _, y, _ in done]).reshape(-1, 1)
+        Y = np.array([y for _, y, _ in done]).reshape(-1, len(signs))
         names = sorted({k for _, _, c in done for k in c}, key=_constraint_order)
         C = None
         if names:
@@ -214,7 +233,7 @@ class OptunaSampler(BaseSampler):
             # stretching the output scale the way a large penalty would. Their constraints
             # are unknown (NaN), so the constraint models skip them.
             X = np.vstack([X, np.array(bad)])
-            Y = np.vstack([Y, np.full((len(bad), 1), Y.min())])
+            Y = np.vstack([Y, np.tile(Y.min(axis=0), (len(bad), 1))])
             if C is not None:
                 C = np.vstack([C, np.full((len(bad), C.shape[1]), np.nan)])
         return X, Y, C, np.array(pending).reshape(-1, d)
@@ -241,6 +260,11 @@ class OptunaSampler(BaseSampler):
         space = SearchSpace.from_optuna({param_name: param_distribution})
         rng = np.random.default_rng([self._seed, trial.number, zlib.crc32(param_name.encode())])
         return space.decode(space.sample_unit(rng.random((1, 1)))[0])[param_name]
+
+
+def _signs(study: Study) -> np.ndarray:
+    """+1 for maximised and -1 for minimised objectives: the engine maximises ``signs * values``."""
+    return np.array([-1.0 if d == StudyDirection.MINIMIZE else 1.0 for d in study.directions])
 
 
 def _constraint_order(key: str) -> tuple[int, str]:

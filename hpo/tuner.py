@@ -117,13 +117,17 @@ class Tuner:
     Args:
         space: An :class:`hpo.SearchSpace` or a dict of ``hpo.Float``/``hpo.Int``/``hpo.Categorical``.
         directions: "minimize", "maximize", or a list of them (one per objective).
-        acquisition: "auto", "ei", "nei", "kg", "config" or "cei" (see :mod:`hpo.engine`).
+        acquisition: "auto", "ei", "nei", "kg", "config" or "cei"; "ehvi" or "parego" with
+            several objectives (see :mod:`hpo.engine`).
         storage: None (in memory), an Optuna storage URL such as ``sqlite:///study.db`` or
             ``postgresql://...``, or an Optuna storage object.
         study_name: The study's name; giving the name of an existing study resumes it (its search
             space and directions must match).
         seed: Seed of every random choice. None reuses a resumed study's seed, or draws one.
         n_startup: Trials from the Sobol design before the model is used (None: by dimension).
+        ref_point: With several objectives, the worst value of each that still counts (the
+            hypervolume's reference point), in the objectives' units; None infers it from the
+            data (:func:`acquisitions.pareto.infer_reference_point`).
 
     Example:
         >>> tuner = Tuner({"x": Float(-1.0, 1.0)}, seed=0)
@@ -142,13 +146,17 @@ class Tuner:
         study_name: str | None = None,
         seed: int | None = None,
         n_startup: int | None = None,
+        ref_point: Sequence[float] | None = None,
     ) -> None:
         self._space = as_search_space(space)
         dirs = _directions(directions)
-        if len(dirs) > 1:
-            raise HPOValueError(
-                f"this version of hpo.Tuner optimises one objective, but got directions={dirs}."
-            )
+        if ref_point is not None:
+            ref_point = _check_numbers("ref_point", ref_point, len(dirs))
+            if len(dirs) == 1 or not all(map(math.isfinite, ref_point)):
+                raise HPOValueError(
+                    f"`ref_point` must be finite values, one per objective of a multi-objective study, "
+                    f"but got ref_point={list(ref_point)} for directions={dirs}."
+                )
         if study_name is not None and not isinstance(study_name, str):
             raise HPOTypeError(f"`study_name` must be a string or None, but got {study_name!r}.")
         self._storage = _open_storage(storage)
@@ -158,7 +166,7 @@ class Tuner:
             if seed is None:
                 seed = self._storage.get_study_system_attrs(existing._study_id).get(_SEED_KEY)
         self._sampler = OptunaSampler(
-            seed=seed, acquisition=acquisition, n_startup=n_startup, search_space=self._space
+            seed=seed, acquisition=acquisition, n_startup=n_startup, search_space=self._space, ref_point=ref_point
         )
         self._study = optuna.create_study(
             storage=self._storage,
@@ -226,8 +234,37 @@ class Tuner:
         return attrs.get(INFEASIBLE_KEY)
 
     @property
+    def directions(self) -> list[str]:
+        return ["minimize" if d == StudyDirection.MINIMIZE else "maximize" for d in self._study.directions]
+
+    def pareto_front(self) -> list[Trial]:
+        """The complete, feasible trials no other such trial dominates (at least as good in every
+        objective and better in one), in trial order; of trials with equal values, the first."""
+        candidates = [
+            t for t in (self._to_trial(f) for f in self._study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+            if t.feasible
+        ]
+        signs = [1.0 if d == "minimize" else -1.0 for d in self.directions]
+        keys = [tuple(s * v for s, v in zip(signs, t.values)) for t in candidates]
+        front, seen = [], set()
+        for t, a in zip(candidates, keys):
+            dominated = any(all(x <= y for x, y in zip(b, a)) and b != a for b in keys)
+            if not dominated and a not in seen:
+                seen.add(a)
+                front.append(t)
+        return front
+
+    @property
     def best_trial(self) -> Trial:
-        """The best complete (and feasible) trial; raises :class:`TrialStateError` if there is none."""
+        """The best complete (and feasible) trial; raises :class:`TrialStateError` if there is none.
+
+        Multi-objective studies have no single best trial: see :meth:`pareto_front`.
+        """
+        if len(self._study.directions) > 1:
+            raise TrialStateError(
+                f"study {self.study_name!r} has {len(self._study.directions)} objectives and no single best "
+                "trial; use pareto_front()."
+            )
         best = None
         sign = 1.0 if self._study.direction == StudyDirection.MINIMIZE else -1.0
         for t in self._study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
@@ -357,8 +394,9 @@ class Tuner:
         *,
         show_progress_bar: bool = True,
         catch: tuple[type[BaseException], ...] = (),
-    ) -> Trial:
-        """Run ``n_trials`` trials of ``fn(params) -> value(s)`` and return the best trial.
+    ) -> Trial | list[Trial]:
+        """Run ``n_trials`` trials of ``fn(params) -> value(s)``; return the best trial (with several
+        objectives, the Pareto front).
 
         An exception in ``fn`` records the trial as failed with the exception as its reason; it is
         re-raised unless its type is in ``catch``.
@@ -368,6 +406,7 @@ class Tuner:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=int(n_trials), disable=not show_progress_bar, desc=self.study_name)
+        multi = len(self._study.directions) > 1
         try:
             for _ in range(int(n_trials)):
                 trial = self._ask_one()
@@ -382,12 +421,15 @@ class Tuner:
                     raise
                 self.tell(trial, result)
                 bar.update(1)
+                if multi:
+                    bar.set_postfix(pareto=len(self.pareto_front()))
+                    continue
                 try:
                     bar.set_postfix(best=f"{self.best_trial.value:.6g}")
                 except TrialStateError:
                     pass
         finally:
             bar.close()
-        return self.best_trial
+        return self.pareto_front() if multi else self.best_trial
 
 

@@ -5,6 +5,10 @@ optimum, so regret is exact. ``noise_std > 0`` adds Gaussian observation noise f
 the caller passes; regret is always measured on the noise-free value. Constrained problems give
 ``constraints(params) -> tuple`` of values, feasible where every value is ``<= 0``, and their
 ``optimum`` is the best feasible value (None for a problem with no feasible point).
+
+Multi-objective problems (:class:`ParetoProblem`) minimise every objective and know the
+hypervolume of their true Pareto front above a fixed reference point, so the hypervolume gap is
+exact.
 """
 
 from __future__ import annotations
@@ -33,6 +37,12 @@ __all__ = [
     "PROBLEMS",
     "CONSTRAINED",
     "get_problem",
+    "ParetoProblem",
+    "branin_currin",
+    "zdt1",
+    "dtlz2",
+    "PARETO",
+    "get_pareto_problem",
 ]
 
 
@@ -327,3 +337,106 @@ def get_problem(name: str) -> Problem:
     if name not in PROBLEMS:
         raise hpo.HPOValueError(f"problem must be one of {sorted(PROBLEMS)}, but got {name!r}.")
     return PROBLEMS[name]()
+
+
+@dataclass(frozen=True)
+class ParetoProblem:
+    """A multi-objective minimisation problem with a known Pareto front.
+
+    Attributes:
+        name: Short identifier.
+        space: Its search space.
+        fn: The objectives, ``fn(params) -> tuple`` of m floats, each minimised.
+        ref_point: The m worst values the hypervolume is measured from.
+        max_hv: The hypervolume of the true Pareto front above ``ref_point``.
+    """
+
+    name: str
+    space: hpo.SearchSpace
+    fn: Callable[[Mapping[str, Any]], tuple[float, ...]]
+    ref_point: tuple[float, ...]
+    max_hv: float
+
+    @property
+    def n_objectives(self) -> int:
+        return len(self.ref_point)
+
+
+def _currin(x1: float, x2: float) -> float:
+    factor = 1.0 - math.exp(-1.0 / (2.0 * x2)) if x2 > 0 else 1.0
+    return factor * (2300 * x1**3 + 1900 * x1**2 + 2092 * x1 + 60) / (100 * x1**3 + 500 * x1**2 + 4 * x1 + 20)
+
+
+def _branin_currin(p: Mapping[str, Any]) -> tuple[float, float]:
+    x1, x2 = p["x1"], p["x2"]
+    return _branin({"x1": 15.0 * x1 - 5.0, "x2": 15.0 * x2}), _currin(x1, x2)
+
+
+def branin_currin() -> ParetoProblem:
+    """Branin (rescaled to [0, 1]^2) against Currin's exponential (Belakaria et al. 2019).
+
+    Reference point (18, 6) and the front's hypervolume 59.36011874867746 are BoTorch's
+    (``botorch.test_functions.multi_objective.BraninCurrin``).
+    """
+    space = hpo.SearchSpace({"x1": hpo.Float(0.0, 1.0), "x2": hpo.Float(0.0, 1.0)})
+    return ParetoProblem("branin_currin", space, _branin_currin, (18.0, 6.0), 59.36011874867746)
+
+
+def zdt1(d: int = 6) -> ParetoProblem:
+    """ZDT1 (Zitzler, Deb, Thiele 2000) in d dimensions: f1 = x0, f2 = g (1 - sqrt(x0 / g)).
+
+    The front is g = 1 (x1.. = 0): f2 = 1 - sqrt(f1) on [0, 1]. Above (11, 11) it dominates
+    121 - integral_0^1 (1 - sqrt(f)) df = 121 - 1/3.
+    """
+    space = hpo.SearchSpace({f"x{i}": hpo.Float(0.0, 1.0) for i in range(d)})
+
+    def fn(p: Mapping[str, Any]) -> tuple[float, float]:
+        x = [p[f"x{i}"] for i in range(d)]
+        g = 1.0 + 9.0 * sum(x[1:]) / (d - 1)
+        return x[0], g * (1.0 - math.sqrt(x[0] / g))
+
+    return ParetoProblem("zdt1", space, fn, (11.0, 11.0), 121.0 - 1.0 / 3.0)
+
+
+def dtlz2(m: int = 2, d: int = 6) -> ParetoProblem:
+    """DTLZ2 (Deb et al. 2005) with m objectives in d dimensions.
+
+    The front is the part of the unit sphere in the positive orthant (g = 0: x_{m-1}.. = 0.5).
+    Above (1.1, ..., 1.1) it dominates 1.1^m minus the orthant's share of the unit ball:
+    pi / 4 for m = 2, pi / 6 for m = 3.
+    """
+    if m not in (2, 3):
+        raise hpo.HPOValueError(f"dtlz2 knows its front's hypervolume for m in (2, 3), but got m={m!r}.")
+    space = hpo.SearchSpace({f"x{i}": hpo.Float(0.0, 1.0) for i in range(d)})
+
+    def fn(p: Mapping[str, Any]) -> tuple[float, ...]:
+        x = [p[f"x{i}"] for i in range(d)]
+        g = sum((v - 0.5) ** 2 for v in x[m - 1 :])
+        angles = [v * math.pi / 2 for v in x[: m - 1]]
+        values = []
+        for i in range(m):
+            v = 1.0 + g
+            for a in angles[: m - 1 - i]:
+                v *= math.cos(a)
+            if i > 0:
+                v *= math.sin(angles[m - 1 - i])
+            values.append(v)
+        return tuple(values)
+
+    ball = math.pi / 4 if m == 2 else math.pi / 6
+    return ParetoProblem(f"dtlz2_{m}", space, fn, (1.1,) * m, 1.1**m - ball)
+
+
+PARETO: dict[str, Callable[[], ParetoProblem]] = {
+    "branin_currin": branin_currin,
+    "zdt1": zdt1,
+    "dtlz2_2": lambda: dtlz2(2),
+    "dtlz2_3": lambda: dtlz2(3),
+}
+
+
+def get_pareto_problem(name: str) -> ParetoProblem:
+    """A multi-objective problem by name (a key of :data:`PARETO`)."""
+    if name not in PARETO:
+        raise hpo.HPOValueError(f"multi-objective problem must be one of {sorted(PARETO)}, but got {name!r}.")
+    return PARETO[name]()

@@ -3,6 +3,7 @@
 import math
 import warnings
 
+import numpy as np
 import optuna
 import pytest
 
@@ -112,9 +113,27 @@ def test_running_trials_steer_the_next_point_away():
     assert min(math.dist(a, b) for i, a in enumerate(points) for b in points[i + 1 :]) > 0.02
 
 
-def test_multi_objective_study_is_refused_clearly():
-    study = optuna.create_study(directions=["minimize", "minimize"], sampler=hpo.OptunaSampler(seed=0, n_startup=1))
+def test_multi_objective_history_signs_and_failures():
+    """Minimised objectives are negated per direction; a failed trial takes each column's worst."""
+    sampler = hpo.OptunaSampler(seed=0, n_startup=1)
+    study = optuna.create_study(directions=["minimize", "maximize"], sampler=sampler)
+    dist = {"x": optuna.distributions.FloatDistribution(0, 1)}
+    for values in ([1.0, 5.0], [3.0, 7.0], None):
+        t = study.ask(dist)
+        study.tell(t, values, state=None if values else optuna.trial.TrialState.FAIL)
+    trial = study.ask(dist)
+    space = hpo.SearchSpace.from_optuna(dist)
+    _, Y, C, _ = sampler._history(study, study.trials[-1], space, study.trials)
+    np.testing.assert_array_equal(Y, [[-1.0, 5.0], [-3.0, 7.0], [-3.0, 5.0]])
+    assert C is None and trial.number == 3
+
+
+def test_multi_objective_reference_point_must_match_the_directions():
+    sampler = hpo.OptunaSampler(seed=0, n_startup=1, ref_point=[1.0, 2.0, 3.0])
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
     t = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
     study.tell(t, [1.0, 2.0])
-    with pytest.raises(hpo.HPOValueError, match="one objective"):
+    with pytest.raises(hpo.HPOValueError, match="one value per direction"):
         study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+    with pytest.raises(hpo.HPOValueError, match="ref_point"):
+        hpo.OptunaSampler(ref_point=["a", 1.0])
