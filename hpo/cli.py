@@ -2,6 +2,7 @@
 
     hpo bench    samplers side by side on benchmark problems (regret, seconds per trial)
     hpo demo     a short tuning run on the built-in problems, with a report
+    hpo report   a report (HTML, PNG, CSV, Markdown) of a stored study
     hpo studies  the studies in a storage, with their best values
 
 Errors are one readable line on stderr and exit status 2, not a traceback.
@@ -25,9 +26,9 @@ def _csv(text: str) -> list[str]:
 
 def _bench(args: argparse.Namespace) -> int:
     from hpo import bench
-    from objectives.synthetic import get_problem  # the CLI may import objectives, lazily
+    from objectives.synthetic import PARETO, get_pareto_problem, get_problem  # lazily, as the CLI may
 
-    problems = [get_problem(name) for name in _csv(args.problems)]
+    problems = [get_pareto_problem(n) if n in PARETO else get_problem(n) for n in _csv(args.problems)]
     samplers = _csv(args.samplers)
     for s in samplers:
         if s not in bench.SAMPLERS:
@@ -67,6 +68,36 @@ def _studies(args: argparse.Namespace) -> int:
         value = f"{best.value:.6g}" if best is not None and best.values and len(best.values) == 1 else "-"
         params = best.params if best is not None else {}
         print(f"{s.study_name:<30} {s.n_trials:>6} {value:>14}  {params}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    import optuna
+
+    from hpo.report import write_report
+    from hpo.tuner import _open_storage
+
+    storage = _open_storage(args.storage)
+    names = [s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]
+    if args.study is None:
+        if len(names) != 1:
+            raise HPOError(f"--study must name one of the storage's studies {names}, but got none.")
+        args.study = names[0]
+    if args.study not in names:
+        raise HPOError(f"--study must name one of the storage's studies {names}, but got {args.study!r}.")
+    ref_point = None
+    if args.ref_point:
+        try:
+            ref_point = [float(v) for v in _csv(args.ref_point)]
+        except ValueError:
+            raise HPOError(f"--ref-point must be comma-separated numbers, but got {args.ref_point!r}.") from None
+    study = optuna.load_study(study_name=args.study, storage=storage)
+    if ref_point is not None and len(ref_point) != len(study.directions):
+        raise HPOError(
+            f"--ref-point must have one value per objective ({len(study.directions)}), but got {args.ref_point!r}."
+        )
+    path = write_report(study, args.out, ref_point=ref_point)
+    print(f"report: {os.path.abspath(path)}")
     return 0
 
 
@@ -112,7 +143,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("bench", help="compare samplers on benchmark problems (regret, seconds per trial)")
-    b.add_argument("--problems", default="branin,hartmann6,mixed", help="comma-separated problem names")
+    b.add_argument(
+        "--problems",
+        default="branin,hartmann6,mixed",
+        help="comma-separated problem names: branin, hartmann6, mixed; constrained gramacy, gardner1, gardner2, "
+        "vessel, spring, infeasible, gp<k>; multi-objective branin_currin, zdt1, dtlz2_2, dtlz2_3",
+    )
     b.add_argument("--samplers", default="hpo,optuna-gp,tpe,random", help="comma-separated sampler names")
     b.add_argument("--seeds", type=int, default=5, help="number of seeds (0 .. N-1)")
     b.add_argument("--budget", type=int, default=50, help="trials per run")
@@ -124,6 +160,13 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--trials", type=int, default=30, help="trials per problem")
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=_demo)
+
+    r = sub.add_parser("report", help="write a report (HTML, PNG, CSV, Markdown) of a stored study")
+    r.add_argument("storage", help="storage URL, e.g. sqlite:///study.db")
+    r.add_argument("--study", default=None, help="study name (optional when the storage holds one study)")
+    r.add_argument("--out", default="hpo-report", help="report directory")
+    r.add_argument("--ref-point", default="", help="hypervolume reference point, comma-separated (several objectives)")
+    r.set_defaults(func=_report)
 
     s = sub.add_parser("studies", help="list the studies in a storage with their best values")
     s.add_argument("storage", help="storage URL, e.g. sqlite:///study.db")

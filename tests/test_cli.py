@@ -39,5 +39,24 @@ def test_errors_are_one_line_without_traceback(tmp_path):
 
 def test_help_lists_the_commands():
     proc = subprocess.run([sys.executable, "-m", "hpo.cli", "--help"], capture_output=True, text=True, check=True)
-    for cmd in ("bench", "demo", "studies"):
+    for cmd in ("bench", "demo", "report", "studies"):
         assert cmd in proc.stdout
+
+
+def test_report_writes_a_multi_objective_report_of_a_stored_study(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    tuner = hpo.Tuner({"x": hpo.Float(0, 1)}, directions=["minimize", "minimize"], storage=url, study_name="mo", seed=0)
+    for _ in range(5):
+        t = tuner.ask()
+        tuner.tell(t, [t.params["x"], (1 - t.params["x"]) ** 2])
+    out = tmp_path / "rep"
+    assert main(["report", url, "--out", str(out), "--ref-point", "1.1,1.1"]) == 0
+    assert str(out / "index.html") in capsys.readouterr().out
+    page = (out / "index.html").read_text()
+    assert "Reference point (1.1, 1.1)" in page
+    # Every trial is Pareto-optimal here (x against (1 - x)^2).
+    assert len((out / "pareto.csv").read_text().splitlines()) == 1 + 5
+    assert main(["report", url, "--study", "nope", "--out", str(out)]) == 2
+    assert main(["report", url, "--ref-point", "1,2,3", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "'nope'" in err and "one value per objective (2)" in err
