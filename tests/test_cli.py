@@ -60,3 +60,17 @@ def test_report_writes_a_multi_objective_report_of_a_stored_study(tmp_path, caps
     assert main(["report", url, "--ref-point", "1,2,3", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "'nope'" in err and "one value per objective (2)" in err
+
+
+def test_demo_writes_single_and_multi_objective_reports(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--trials", "7"]) == 0
+    text = capsys.readouterr().out
+    reports = [line.split("report: ", 1)[1] for line in text.splitlines() if line.startswith("report: ")]
+    assert len(reports) == 2
+    single, multi = (open(r).read() for r in reports)
+    assert "Best so far" in single and "Pareto front" in multi and "Hypervolume" in multi
+    # The summary's hypervolume gap is the problem's: at most the front's whole hypervolume.
+    line = next(l for l in text.splitlines() if l.startswith("branin_currin") and "hv-gap" in l)
+    ours, rand = map(float, line.split()[2:4])
+    assert 0.0 <= ours <= 59.37 and 0.0 <= rand <= 59.37
