@@ -12,7 +12,8 @@ Regret after t trials is ``f(best observed so far) - optimum`` on the noise-free
 Constrained problems (``problem.constraints(params) -> tuple``, feasible where ``<= 0``) are told
 through ``trial.set_constraint``, which Optuna's GPSampler and hpo both read. Their regret counts
 feasible trials only (infinite until the first); ``violation`` accumulates ``sum_i max(g_i, 0)``
-over trials; ``declared_infeasible_at`` is the trial after which hpo's sampler had declared the
+over trials and ``cumulative_regret`` accumulates ``max(f(x_t) - optimum, 0)`` over all trials,
+feasible or not (the two quantities the CONFIG paper bounds); ``declared_infeasible_at`` is the trial after which hpo's sampler had declared the
 problem infeasible (None if it never did).
 
 Multi-objective problems (``problem.fn(params) -> tuple`` of minimised values, with
@@ -39,7 +40,7 @@ from acquisitions.pareto import hypervolume
 from hpo.errors import HPOValueError
 from hpo.optuna import INFEASIBLE_KEY, OptunaSampler
 
-__all__ = ["SAMPLERS", "RunResult", "run_one", "run", "summarize", "format_table", "write_json"]
+__all__ = ["SAMPLERS", "RunResult", "run_one", "run", "summarize", "format_table", "plot_curves", "write_json"]
 
 
 def _optuna_gp(seed: int) -> optuna.samplers.BaseSampler:
@@ -77,6 +78,8 @@ class RunResult:
         regret: ``budget`` regrets, best-so-far after each trial (feasible trials only).
         seconds: ``budget`` wall-clock seconds the sampler spent choosing each trial.
         violation: ``budget`` cumulative constraint violations, for constrained problems.
+        cumulative_regret: ``budget`` cumulative instantaneous regrets, for constrained problems
+            with a known optimum.
         declared_infeasible_at: Trial index at which the problem was first declared infeasible.
     """
 
@@ -87,6 +90,7 @@ class RunResult:
     seconds: list[float]
     violation: list[float] | None = None
     declared_infeasible_at: int | None = None
+    cumulative_regret: list[float] | None = None
 
 
 def run_one(problem: Any, sampler: str, seed: int, budget: int) -> RunResult:
@@ -100,7 +104,7 @@ def run_one(problem: Any, sampler: str, seed: int, budget: int) -> RunResult:
     rng = np.random.default_rng([seed, 7])
     constraints = getattr(problem, "constraints", None)
     best_obs, best_true, total_violation, declared = np.inf, np.inf, 0.0, None
-    regret, seconds, violation = [], [], []
+    regret, seconds, violation, cumulative = [], [], [], []
     for i in range(budget):
         t0 = time.perf_counter()
         trial = study.ask(fixed_distributions=distributions)
@@ -121,12 +125,16 @@ def run_one(problem: Any, sampler: str, seed: int, budget: int) -> RunResult:
         else:
             regret.append(max(best_true - problem.optimum, 0.0))
         violation.append(total_violation)
+        if problem.optimum is not None:
+            step = max(float(problem.fn(trial.params)) - problem.optimum, 0.0)
+            cumulative.append((cumulative[-1] if cumulative else 0.0) + step)
         if declared is None and study._storage.get_study_system_attrs(study._study_id).get(INFEASIBLE_KEY):
             declared = i
     return RunResult(
         problem.name, sampler, seed, regret, seconds,
         violation=violation if constraints is not None else None,
         declared_infeasible_at=declared,
+        cumulative_regret=cumulative if constraints is not None and problem.optimum is not None else None,
     )
 
 
@@ -196,6 +204,11 @@ def summarize(results: Sequence[RunResult], *, at: int | None = None) -> list[di
                 "median_violation": (
                     float(np.median([r.violation[t] for r in runs])) if runs[0].violation is not None else None
                 ),
+                "median_cumulative_regret": (
+                    float(np.median([r.cumulative_regret[t] for r in runs]))
+                    if runs[0].cumulative_regret is not None
+                    else None
+                ),
                 "declared_infeasible": sum(
                     r.declared_infeasible_at is not None and r.declared_infeasible_at <= t for r in runs
                 ),
@@ -215,7 +228,7 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
         f"{'IQR':>23} {'s/trial':>8} {'s/trial@end':>11}"
     )
     if constrained:
-        header += f" {'violation':>10} {'declared':>8}"
+        header += f" {'violation':>10} {'cum regret':>10} {'declared':>8}"
     lines = [header, "-" * len(header)]
     for r in sorted(rows, key=lambda r: (r["problem"], r["median_regret"])):
         iqr = f"[{r['q25_regret']:.3g}, {r['q75_regret']:.3g}]"
@@ -225,10 +238,50 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
             f"{r['median_regret']:>14.4g} {log10:>7} {iqr:>23} {r['sec_per_trial']:>8.3f} {r['sec_per_trial_at_end']:>11.3f}"
         )
         if constrained:
-            v = r.get("median_violation")
-            line += f" {v if v is None else format(v, '.3g'):>10} {r['declared_infeasible']:>3}/{r['seeds']:<4}"
+            v, c = r.get("median_violation"), r.get("median_cumulative_regret")
+            line += (
+                f" {'-' if v is None else format(v, '.3g'):>10} {'-' if c is None else format(c, '.3g'):>10}"
+                f" {r['declared_infeasible']:>3}/{r['seeds']:<4}"
+            )
         lines.append(line)
     return "\n".join(lines)
+
+
+def plot_curves(results: Sequence[RunResult], path: str) -> None:
+    """Median curves per (problem, sampler), one row of panels per problem, to a PNG.
+
+    Panels: best-so-far regret (or hypervolume gap), and for constrained problems cumulative
+    regret and cumulative violation (as in the CONFIG paper's figures). The band is the
+    interquartile range over seeds.
+    """
+    from matplotlib.figure import Figure
+
+    problems = list(dict.fromkeys(r.problem for r in results))
+    panels = [("regret", "best-so-far regret / hypervolume gap")]
+    if any(r.violation is not None for r in results):
+        panels += [("cumulative_regret", "cumulative regret"), ("violation", "cumulative violation")]
+    fig = Figure(figsize=(4.5 * len(panels), 3.2 * len(problems)))
+    axes = np.array(fig.subplots(len(problems), len(panels), squeeze=False))
+    for row, problem in enumerate(problems):
+        runs = [r for r in results if r.problem == problem]
+        for col, (field, label) in enumerate(panels):
+            ax = axes[row, col]
+            for k, sampler in enumerate(dict.fromkeys(r.sampler for r in runs)):
+                curves = [getattr(r, field) for r in runs if r.sampler == sampler]
+                if any(c is None for c in curves):
+                    continue
+                C = np.array(curves, dtype=float)
+                x = np.arange(1, C.shape[1] + 1)
+                q25, q50, q75 = np.nanquantile(C, [0.25, 0.5, 0.75], axis=0)
+                ax.plot(x, q50, color=f"C{k}", label=sampler)
+                ax.fill_between(x, q25, q75, color=f"C{k}", alpha=0.15)
+            if field == "regret":
+                ax.set_yscale("log")
+            ax.set_title(f"{problem}: {label}", fontsize=9)
+            ax.set_xlabel("trial")
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
 
 
 def write_json(path: str, results: Sequence[RunResult], rows: Sequence[dict[str, Any]]) -> None:

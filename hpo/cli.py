@@ -49,6 +49,9 @@ def _bench(args: argparse.Namespace) -> int:
     if args.out:
         bench.write_json(args.out, results, rows)
         print(f"\nwrote {args.out}")
+    if args.plot:
+        bench.plot_curves(results, args.plot)
+        print(f"wrote {args.plot}")
     return 0
 
 
@@ -185,6 +188,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--seeds", type=int, default=5, help="number of seeds (0 .. N-1)")
     b.add_argument("--budget", type=int, default=50, help="trials per run")
     b.add_argument("--out", default="bench.json", help="JSON file for the results ('' to skip)")
+    b.add_argument("--plot", default="", help="PNG file for the median curves ('' to skip)")
     b.set_defaults(func=_bench)
 
     d = sub.add_parser("demo", help="tune the built-in problems and write a report")
