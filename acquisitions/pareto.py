@@ -3,6 +3,9 @@
 Notation: n observations, m objectives, k constraints, q candidates. Objectives are "larger is
 better" here (callers negate minimised ones); constraints are feasible where ``<= 0``.
 
+- :func:`log_ehvi` scores candidates by the expected gain in hypervolume over the observed
+  Pareto front (noise-free observations: the front is known, one box decomposition serves every
+  sample, so it is cheap).
 - :func:`log_nehvi` scores candidates by the expected gain in hypervolume of the (uncertain) Pareto
   front of the observed points (Daulton et al. 2021, in log space as in Ament et al. 2023);
   BoTorch's box decompositions make it exact but exponential in m, so it serves up to
@@ -19,12 +22,16 @@ from collections.abc import Callable
 import torch
 from botorch.acquisition import AcquisitionFunction
 from botorch.acquisition.logei import qLogNoisyExpectedImprovement
-from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
+from botorch.acquisition.multi_objective.logei import (
+    qLogExpectedHypervolumeImprovement,
+    qLogNoisyExpectedHypervolumeImprovement,
+)
 from botorch.acquisition.multi_objective.objective import IdentityMCMultiOutputObjective
 from botorch.acquisition.objective import GenericMCObjective
 from botorch.models.model import Model
 from botorch.sampling import SobolQMCNormalSampler
 from botorch.utils.multi_objective.box_decompositions.dominated import DominatedPartitioning
+from botorch.utils.multi_objective.box_decompositions.non_dominated import FastNondominatedPartitioning
 from botorch.utils.multi_objective.pareto import is_non_dominated
 from botorch.utils.multi_objective.scalarization import get_chebyshev_scalarization
 from botorch.utils.sampling import sample_simplex
@@ -34,6 +41,7 @@ __all__ = [
     "non_dominated",
     "hypervolume",
     "infer_reference_point",
+    "log_ehvi",
     "log_nehvi",
     "parego",
 ]
@@ -99,6 +107,46 @@ def infer_reference_point(Y: torch.Tensor, scale: float = 0.1) -> torch.Tensor:
 
 def _sampler(mc_samples: int, seed: int) -> SobolQMCNormalSampler:
     return SobolQMCNormalSampler(sample_shape=torch.Size([mc_samples]), seed=seed)
+
+
+def log_ehvi(
+    model: Model,
+    *,
+    ref_point: torch.Tensor,
+    Y: torch.Tensor,
+    n_objectives: int,
+    constraints: list[Callable[[torch.Tensor], torch.Tensor]] | None = None,
+    X_pending: torch.Tensor | None = None,
+    mc_samples: int = 128,
+    seed: int = 0,
+) -> AcquisitionFunction:
+    """Log expected hypervolume improvement over the observed front (noise-free observations).
+
+    Args:
+        model: As in :func:`log_nehvi`.
+        ref_point: A ``n_objectives``-dim Tensor: the hypervolume's lower corner.
+        Y: A ``f x n_objectives``-dim Tensor of the feasible observed objective values (maybe
+            empty), whose Pareto front is the one to improve.
+        n_objectives: ``m``.
+        constraints: As in :func:`log_nehvi`.
+        X_pending: A ``p x d``-dim Tensor of points still being evaluated, or None; scored
+            jointly with the candidate.
+        mc_samples: Quasi-MC samples.
+        seed: Seed of the quasi-MC base samples.
+
+    Returns:
+        An acquisition mapping ``batch_shape x q x d`` to ``batch_shape`` log-values.
+    """
+    partitioning = FastNondominatedPartitioning(ref_point=ref_point, Y=Y[(Y > ref_point).all(dim=-1)])
+    return qLogExpectedHypervolumeImprovement(
+        model=model,
+        ref_point=ref_point,
+        partitioning=partitioning,
+        sampler=_sampler(mc_samples, seed),
+        objective=IdentityMCMultiOutputObjective(outcomes=list(range(n_objectives))),
+        constraints=constraints,
+        X_pending=X_pending,
+    )
 
 
 def log_nehvi(

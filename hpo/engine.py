@@ -7,12 +7,13 @@ minimised objectives); constraints are feasible where ``<= 0``. Given the same i
 
 Choosing the acquisition is the table ``ACQUISITIONS`` plus one rule for ``"auto"``:
     m > 4 objectives         -> "parego" (noisy log-EI of random Chebyshev scalarisations)
-    2 <= m <= 4 objectives   -> "ehvi" (noisy log expected hypervolume improvement)
+    2 <= m <= 4, noisy       -> "nehvi" (noisy log expected hypervolume improvement)
+    2 <= m <= 4              -> "ehvi"  (log expected hypervolume improvement over the observed front)
     with constraints         -> ``AUTO_CONSTRAINED`` (chosen by the constrained benchmark)
     noisy observations       -> "nei"  (noisy log expected improvement)
     otherwise                -> "ei"   (log expected improvement over the best observed value)
 where "noisy" means the fitted noise standard deviation exceeds ``Settings.noise_threshold``
-times the output's standard deviation. With one objective its values are Yeo-Johnson-warped
+times the output's standard deviation (of some objective). With one objective its values are Yeo-Johnson-warped
 before modelling (:func:`hpo.surrogate.warp_outputs`); with several they are not, so that
 hypervolumes are those of the user's units.
 
@@ -24,6 +25,7 @@ point most likely to be feasible instead.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import warnings
 from collections.abc import Callable
@@ -34,13 +36,14 @@ import torch
 from botorch.acquisition import AcquisitionFunction
 from botorch.models import ModelListGP
 from botorch.optim import optimize_acqf
+from botorch.optim.initializers import gen_batch_initial_conditions
 from botorch.optim.optimize_mixed import optimize_acqf_mixed_alternating
 from scipy.stats import qmc
 
 from acquisitions.config import ConfigAcquisition, ConstraintLCB, config_beta, log_constrained_ei
 from acquisitions.ei import log_ei, log_nei
 from acquisitions.kg import current_best_mean, knowledge_gradient
-from acquisitions.pareto import MAX_HV_OBJECTIVES, infer_reference_point, log_nehvi, parego
+from acquisitions.pareto import MAX_HV_OBJECTIVES, infer_reference_point, log_ehvi, log_nehvi, parego
 from hpo.errors import HPOValueError
 from hpo.space import SearchSpace
 from hpo.surrogate import SurrogateCache, fit_model, noise_ratio, warp_outputs
@@ -82,6 +85,11 @@ class Settings:
         infeasible_root_beta: Confidence multiplier (not squared) of the infeasibility
             declaration; at least the search's own. 3 means a constraint is taken as violated
             everywhere only where its lower 99.87% bound is above 0.
+        num_threads: torch's intra-op threads during a step (restored afterwards). hpo's
+            matrices are small (n <= a few hundred), where threads cost more than they give:
+            one thread was 10x faster than two for a 40-point, 2-objective step with another
+            process busy on the second core, and no slower on an idle machine (see the
+            several-objectives issue's note). None leaves torch's setting alone.
     """
 
     acquisition: str = "auto"
@@ -93,6 +101,7 @@ class Settings:
     kg_fantasies: int = 32
     beta: Callable[[int, int], float] = config_beta
     infeasible_root_beta: float = 3.0
+    num_threads: int | None = 1
 
     def __post_init__(self) -> None:
         allowed = ("auto", *ACQUISITIONS)
@@ -110,6 +119,10 @@ class Settings:
             raise HPOValueError(f"`0 < noise_threshold < 1` must hold, but got {self.noise_threshold!r}.")
         if not callable(self.beta):
             raise HPOValueError(f"`beta` must be a function (t, d) -> float, but got {self.beta!r}.")
+        if self.num_threads is not None and (
+            isinstance(self.num_threads, bool) or not isinstance(self.num_threads, int) or self.num_threads < 1
+        ):
+            raise HPOValueError(f"`num_threads >= 1` (or None) must hold, but got num_threads={self.num_threads!r}.")
         if not self.infeasible_root_beta > 0:
             raise HPOValueError(f"`infeasible_root_beta > 0` must hold, but got {self.infeasible_root_beta!r}.")
 
@@ -262,6 +275,15 @@ def _joint(s: _Step):
 
 def _ehvi(s: _Step) -> AcquisitionFunction:
     model, constraints = _joint(s)
+    return log_ehvi(
+        model, ref_point=s.ref_point, Y=s.feasible_Y if s.constraint_model is not None else s.train_Y,
+        n_objectives=s.train_Y.shape[-1], constraints=constraints, X_pending=s.X_pending,
+        mc_samples=s.settings.mc_samples, seed=s.seed,
+    )
+
+
+def _nehvi(s: _Step) -> AcquisitionFunction:
+    model, constraints = _joint(s)
     return log_nehvi(
         model, ref_point=s.ref_point, X_baseline=s.train_X, n_objectives=s.train_Y.shape[-1],
         constraints=constraints, X_pending=s.X_pending, mc_samples=s.settings.mc_samples, seed=s.seed,
@@ -291,17 +313,32 @@ ACQUISITIONS: dict[str, _Acquisition] = {
     "config": _Acquisition(_config, constrained=True),
     "cei": _Acquisition(_cei, constrained=True),
     "ehvi": _Acquisition(_ehvi, constrained=True, multi_objective=True),
+    "nehvi": _Acquisition(_nehvi, constrained=True, multi_objective=True),
     "parego": _Acquisition(_parego, constrained=True, multi_objective=True),
 }
 # Chosen by the constrained benchmark (see the KG/CONFIG issue's note).
 AUTO_CONSTRAINED = "cei"
 
 
-def _optimize(acqf: AcquisitionFunction, space: SearchSpace, settings: Settings, *, relax: bool = False) -> torch.Tensor:
+def _optimize(
+    acqf: AcquisitionFunction,
+    space: SearchSpace,
+    settings: Settings,
+    *,
+    relax: bool = False,
+    incumbents: torch.Tensor | None = None,
+    seed: int = 0,
+) -> torch.Tensor:
     """Maximise ``acqf`` over the space; returns a ``1 x d``-dim Tensor of encoded values.
 
     Discrete and categorical columns go to BoTorch's alternating mixed optimiser unless ``relax``,
     in which case every column is optimised continuously and the caller rounds.
+
+    ``incumbents`` (a ``k x d``-dim Tensor, the best observed points) add local starts on a
+    continuous space: each is perturbed by 1% of the range, and L-BFGS-B starts there besides
+    the usual best-of-``raw_samples`` starts. Late in a run the acquisition's maximum is a narrow
+    peak beside the incumbent, which random starts rarely land on (Optuna's GPSampler likewise
+    starts from its best trials).
     """
     bounds = torch.as_tensor(space.bounds, dtype=torch.float64)
     discrete, categorical = space.discrete_dims, space.categorical_dims
@@ -319,12 +356,23 @@ def _optimize(acqf: AcquisitionFunction, space: SearchSpace, settings: Settings,
             options={"maxiter_alternating": 16},
         )
     else:
+        starts = None
+        if incumbents is not None and len(incumbents) and not relax:
+            starts = gen_batch_initial_conditions(
+                acqf, bounds, q=1, num_restarts=settings.num_restarts, raw_samples=settings.raw_samples
+            )
+            generator = torch.Generator().manual_seed(seed)
+            width = (bounds[1] - bounds[0]) * 0.01
+            local = incumbents + width * torch.randn(incumbents.shape, generator=generator, dtype=torch.float64)
+            local = torch.minimum(torch.maximum(local, bounds[0]), bounds[1]).unsqueeze(1)
+            starts = torch.cat([starts[: max(1, settings.num_restarts - len(local))], local])
         X, _ = optimize_acqf(
             acqf,
             bounds=bounds,
             q=1,
-            num_restarts=settings.num_restarts,
-            raw_samples=settings.raw_samples,
+            num_restarts=settings.num_restarts if starts is None else len(starts),
+            raw_samples=settings.raw_samples if starts is None else None,
+            batch_initial_conditions=starts,
             options={"maxiter": 200},
         )
     return X.detach().reshape(1, -1)
@@ -397,7 +445,7 @@ def suggest(
         if m == 1 or len(ref_point) != m or not np.all(np.isfinite(ref_point)):
             raise HPOValueError(f"`ref_point` must be {m} finite values, one per objective, but got {ref_point!r}.")
     cache = cache if cache is not None else SurrogateCache()
-    with _ENGINE_LOCK, torch.random.fork_rng(), warnings.catch_warnings():
+    with _ENGINE_LOCK, _threads(settings.num_threads), torch.random.fork_rng(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", module=r"(botorch|gpytorch|linear_operator)\b")
         torch.manual_seed(seed)
         tensor = lambda a: torch.as_tensor(a, dtype=torch.float64)  # noqa: E731
@@ -420,12 +468,15 @@ def suggest(
                 if probe is not None:
                     return probe
         if name == "auto":
-            if m > 1:
-                name = "ehvi" if m <= MAX_HV_OBJECTIVES else "parego"
+            noisy = noise_ratio(model) > settings.noise_threshold
+            if m > MAX_HV_OBJECTIVES:
+                name = "parego"
+            elif m > 1:
+                name = "nehvi" if noisy else "ehvi"
             elif C is not None:
                 name = AUTO_CONSTRAINED
             else:
-                name = "nei" if noise_ratio(model) > settings.noise_threshold else "ei"
+                name = "nei" if noisy else "ei"
         step = _Step(
             model=model, constraint_model=cmodel, n_constraints=k, train_X=train_X, train_Y=train_Y,
             feasible_Y=feasible_Y, X_pending=None if P is None else tensor(P), bounds=bounds,
@@ -433,8 +484,26 @@ def suggest(
             ref_point=None if m == 1 else _reference(ref_point, train_Y, feasible_Y),
         )
         entry = ACQUISITIONS[name]
-        x = _optimize(entry.build(step), space, settings, relax=entry.one_shot)
+        incumbents = None
+        if m == 1 and len(feasible_Y if C is not None else train_Y):
+            pool_X = train_X[torch.as_tensor(feasible)] if C is not None else train_X
+            pool_Y = feasible_Y if C is not None else train_Y
+            incumbents = pool_X[torch.argsort(pool_Y[:, 0], descending=True)[:2]]
+        x = _optimize(entry.build(step), space, settings, relax=entry.one_shot, incumbents=incumbents, seed=seed)
     return Suggestion(x=space.round(x.numpy())[0], acquisition=name)
+
+
+@contextlib.contextmanager
+def _threads(n: int | None):
+    """torch's intra-op thread count set to ``n`` for the block, then restored."""
+    before = torch.get_num_threads()
+    if n is not None and n != before:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
 
 
 def _reference(ref_point: np.ndarray | None, train_Y: torch.Tensor, feasible_Y: torch.Tensor) -> torch.Tensor:

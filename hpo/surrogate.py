@@ -36,7 +36,7 @@ __all__ = ["SurrogateCache", "fit_model", "noise_ratio", "warp_outputs"]
 
 # Noise floor in standardised units. BoTorch's default (1e-4) keeps a deterministic objective's
 # posterior from interpolating closely; 1e-6 is still well above float64 jitter at n <= 1000.
-_MIN_NOISE = 1e-6
+_MIN_NOISE = 1e-8
 # Gamma(1.1, 30) on the noise variance (standardised units), as Optuna's GPSampler: mode 0.0033,
 # and nearly flat towards 0, so a deterministic objective can be interpolated. BoTorch's default
 # LogNormal(-4, 1) charges ~48 nats for a noise of 1e-6; with it the median regret at 50 trials

@@ -73,11 +73,34 @@ def test_suggestions_respect_grids_and_categories():
         ({"n_startup": 0}, "n_startup >= 1"),
         ({"num_restarts": 0}, "num_restarts >= 1"),
         ({"noise_threshold": 1.5}, "noise_threshold"),
+        ({"num_threads": 0}, "num_threads >= 1"),
     ],
 )
 def test_settings_check_themselves(kwargs, rule):
     with pytest.raises(hpo.HPOValueError, match=rule):
         engine.Settings(**kwargs)
+
+
+def test_a_step_restores_torchs_thread_count():
+    import torch
+
+    before = torch.get_num_threads()
+    X, Y = _data()
+    engine.suggest(LINE, X, Y, seed=0, settings=engine.Settings(num_threads=1 if before > 1 else 2))
+    assert torch.get_num_threads() == before
+
+
+def test_several_objectives_pick_hypervolume_acquisitions():
+    X, _ = _data(n=10)
+    Y = np.hstack([-((X - 0.3) ** 2), -((X - 0.7) ** 2)])  # the front is x in [0.3, 0.7]
+    s = engine.suggest(LINE, X, Y, seed=0)
+    assert s.acquisition == "ehvi" and 0.25 < s.x[0] < 0.75
+    five = np.hstack([-((X - c) ** 2) for c in (0.1, 0.3, 0.5, 0.7, 0.9)])
+    assert engine.suggest(LINE, X, five, seed=0).acquisition == "parego"
+    with pytest.raises(hpo.HPOValueError, match="ref_point"):
+        engine.suggest(LINE, X, Y, ref_point=np.array([0.0]))
+    with pytest.raises(hpo.HPOValueError, match="with 1 objective"):
+        engine.suggest(LINE, X, Y[:, :1], settings=engine.Settings(acquisition="ehvi"))
 
 
 def test_bad_history_is_rejected():
