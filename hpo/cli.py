@@ -33,7 +33,7 @@ def _bench(args: argparse.Namespace) -> int:
     for s in samplers:
         if s not in bench.SAMPLERS:
             raise HPOError(f"--samplers must name samplers among {sorted(bench.SAMPLERS)}, but got {s!r}.")
-    seeds = list(range(args.seeds))
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
 
     def progress(r: bench.RunResult) -> None:
         print(
@@ -185,7 +185,8 @@ def _parser() -> argparse.ArgumentParser:
         "vessel, spring, infeasible, gp<k>; multi-objective branin_currin, zdt1, dtlz2_2, dtlz2_3",
     )
     b.add_argument("--samplers", default="hpo,optuna-gp,tpe,random", help="comma-separated sampler names")
-    b.add_argument("--seeds", type=int, default=5, help="number of seeds (0 .. N-1)")
+    b.add_argument("--seeds", type=int, default=5, help="number of seeds")
+    b.add_argument("--first-seed", type=int, default=0, help="seeds run from this one up")
     b.add_argument("--budget", type=int, default=50, help="trials per run")
     b.add_argument("--out", default="bench.json", help="JSON file for the results ('' to skip)")
     b.add_argument("--plot", default="", help="PNG file for the median curves ('' to skip)")
