@@ -232,7 +232,8 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
     lines = [header, "-" * len(header)]
     for r in sorted(rows, key=lambda r: (r["problem"], r["median_regret"])):
         iqr = f"[{r['q25_regret']:.3g}, {r['q75_regret']:.3g}]"
-        log10 = f"{math.log10(r['median_regret']):.2f}" if r["median_regret"] > 0 else "-inf"
+        median = r["median_regret"]
+        log10 = f"{math.log10(median):.2f}" if median > 0 else ("-inf" if median == 0 else "-")
         line = (
             f"{r['problem']:<14} {r['sampler']:<10} {r['seeds']:>5} {r['budget']:>6} "
             f"{r['median_regret']:>14.4g} {log10:>7} {iqr:>23} {r['sec_per_trial']:>8.3f} {r['sec_per_trial_at_end']:>11.3f}"
