@@ -151,3 +151,14 @@ def test_optuna_sampler_on_a_multi_objective_study_beats_random_search():
     rand = np.median([_hv_after(optuna.samplers.RandomSampler(seed=s), problem, 18) for s in range(5)])
     # The gap to the true front's hypervolume shrinks by more than half against random search.
     assert problem.max_hv - ours < 0.5 * (problem.max_hv - rand)
+
+
+def test_parallel_asks_on_several_objectives_are_distinct():
+    problem = synthetic.get_pareto_problem("branin_currin")
+    tuner = hpo.Tuner(problem.space, directions=["minimize", "minimize"], seed=1, n_startup=6)
+    for _ in range(6):
+        trial = tuner.ask()
+        tuner.tell(trial, problem.fn(trial.params))
+    a, b, c = tuner.ask(3)  # each chosen given the others still running
+    points = [np.array(list(t.params.values())) for t in (a, b, c)]
+    assert min(np.linalg.norm(p - q) for p, q in itertools.combinations(points, 2)) > 1e-3
