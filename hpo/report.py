@@ -164,18 +164,20 @@ def predicted_front(study: optuna.Study, *, n_points: int = 2048, seed: int = 0)
     cand = np.vstack([space.sample_unit(U), X])
     bounds = torch.as_tensor(space.bounds, dtype=torch.float64)
     cat = sorted(space.categorical_dims)
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
+    with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         tX = torch.as_tensor(X, dtype=torch.float64)
         Xc = torch.as_tensor(cand, dtype=torch.float64)
         model = fit_model(tX, torch.as_tensor(values), bounds=bounds, cat_dims=cat)
-        mean = model.posterior(Xc).mean.numpy().reshape(len(cand), -1)
+        with torch.no_grad():
+            mean = model.posterior(Xc).mean.numpy().reshape(len(cand), -1)
         ok = np.ones(len(cand), dtype=bool)
         if names:
             known = ~np.isnan(C).any(axis=1)
             if known.sum() >= 3:
                 cmodel = fit_model(tX[known], torch.as_tensor(C[known]), bounds=bounds, cat_dims=cat)
-                ok = (cmodel.posterior(Xc).mean.numpy().reshape(len(cand), -1) <= 0).all(axis=1)
+                with torch.no_grad():
+                    ok = (cmodel.posterior(Xc).mean.numpy().reshape(len(cand), -1) <= 0).all(axis=1)
     mean = mean[ok]
     front = mean[_pareto_mask(mean, _signs(study))] if len(mean) else mean
     return front[np.argsort(front[:, 0])]
