@@ -4,11 +4,15 @@ Notation: n observations, d encoded input columns (see :mod:`hpo.space`), m outp
 Every model is float64, normalises its inputs with the search space's bounds (not the data's, so
 the scale does not drift as trials arrive) and standardises each output.
 
-Fallback chain when fitting fails (each step warns once per reason, never silently):
+Fallback chain when fitting fails (steps 1-3 are numerical retries; reaching step 4 warns once
+per output, with every step's reason, so it is never silent):
     1. maximise the marginal likelihood starting from the previous fit's hyperparameters;
     2. maximise it again from the priors' default initial values;
-    3. keep the default (prior-mode) hyperparameters without fitting.
-Step 3 still gives a calibrated-enough model for Bayesian optimisation; there is no silent
+    3. maximise it from the defaults with the noise floor raised from 1e-8 to 1e-6 (a very
+       smooth objective, e.g. linear in its inputs, can make the kernel matrix singular at the
+       low floor);
+    4. keep the default (prior-mode) hyperparameters without fitting.
+Step 4 still gives a calibrated-enough model for Bayesian optimisation; there is no silent
 fall back to random search.
 """
 
@@ -39,6 +43,7 @@ __all__ = ["SurrogateCache", "fit_model", "noise_ratio", "warp_outputs"]
 # ~1e-3 standard deviations of the best, and Branin's median regret at 50 trials stalled at 8e-5;
 # with 1e-8 it is 1.6e-6 over 10 seeds (see the core issue's note). Cholesky failures add jitter.
 _MIN_NOISE = 1e-8
+_SAFE_NOISE = 1e-6  # the floor of fallback step 3
 # Gamma(1.1, 30) on the noise variance (standardised units), as Optuna's GPSampler: mode 0.0033,
 # and nearly flat towards 0, so a deterministic objective can be interpolated. BoTorch's default
 # LogNormal(-4, 1) charges ~48 nats for a noise of 1e-6; with it the median regret at 50 trials
@@ -110,8 +115,15 @@ def _fit_one(model, warm: Mapping[str, torch.Tensor] | None, cache: SurrogateCac
     if warm is not None and all(k in defaults and defaults[k].shape == v.shape for k, v in warm.items()):
         starts.append(("previous fit", warm, _WARM_OPTIONS))
     starts.append(("defaults", defaults, _COLD_OPTIONS))
+    starts.append(("defaults, noise >= 1e-6", defaults, _COLD_OPTIONS))
     reasons = []
     for name, state, options in starts:
+        if name.endswith("1e-6"):
+            model.likelihood.noise_covar.register_constraint(
+                "raw_noise", GreaterThan(_SAFE_NOISE, transform=None, initial_value=1e-3)
+            )
+            state = {k: v for k, v in state.items() if "raw_noise" not in k}
+            model.likelihood.noise = 1e-3
         model.load_state_dict(state, strict=False)
         mll = ExactMarginalLogLikelihood(model.likelihood, model)
         try:
@@ -129,7 +141,7 @@ def _fit_one(model, warm: Mapping[str, torch.Tensor] | None, cache: SurrogateCac
         cache,
         f"fit-{label}",
         f"GP fit failed for {label} ({'; '.join(reasons)}); using the prior-mode hyperparameters "
-        "without fitting (fallback step 3 of hpo.surrogate).",
+        "without fitting (fallback step 4 of hpo.surrogate).",
     )
     model.load_state_dict(defaults, strict=False)
     model.eval()

@@ -128,3 +128,18 @@ def test_fit_failure_walks_the_fallback_chain_and_warns_once(monkeypatch):
     for s in (s1, s2):
         assert 0.0 <= s.x[0] <= 1.0
         assert abs(s.x[0] - 0.3) < 0.2
+
+
+def test_a_linear_objective_fits_without_warning_and_interpolates():
+    """Exactly linear data can make the kernel matrix singular at the 1e-8 noise floor; the
+    chain's third step (floor 1e-6) must fit it, silently, and still interpolate the line."""
+    import torch
+
+    X = torch.linspace(0, 1, 8, dtype=torch.float64).unsqueeze(-1)
+    Y = torch.cat([X, 1 - X], dim=-1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", hpo.HPOWarning)
+        model = surrogate.fit_model(X, Y, bounds=torch.tensor([[0.0], [1.0]], dtype=torch.float64))
+    with torch.no_grad():
+        mean = model.posterior(torch.tensor([[0.37]], dtype=torch.float64)).mean
+    torch.testing.assert_close(mean, torch.tensor([[0.37, 0.63]], dtype=torch.float64), atol=1e-2, rtol=0)
