@@ -26,6 +26,8 @@ point most likely to be feasible instead.
 from __future__ import annotations
 
 import contextlib
+import itertools
+import math
 import threading
 import warnings
 from collections.abc import Callable
@@ -395,7 +397,48 @@ def _optimize(
             batch_initial_conditions=starts,
             options={"maxiter": 200},
         )
+    fine = {j: v for j, v in space.discrete_dims.items() if j not in discrete}
+    if fine and not relax:
+        X = _snap_to_grids(acqf, X.detach().reshape(1, -1), bounds, fine, held=[*discrete, *categorical])
     return X.detach().reshape(1, -1)
+
+
+def _snap_to_grids(
+    acqf: AcquisitionFunction, X: torch.Tensor, bounds: torch.Tensor, grids: dict[int, list[float]], held: list[int]
+) -> torch.Tensor:
+    """Move a relaxed optimum ``X`` (``1 x d``) onto the fine grids, by the acquisition.
+
+    For every combination of the grid values just below and above X in each gridded column (at
+    most 2^6 combinations; beyond that the nearest values only), the other continuous columns are
+    re-optimised with the gridded ones (and ``held`` columns) fixed; the best combination wins.
+    Plain rounding can land on a point the model already knows is bad (on the pressure-vessel
+    problem it rounded a shell thickness down into the infeasible side 20 times in a row).
+    """
+    options = []
+    for j, values in grids.items():
+        grid = torch.tensor(values, dtype=torch.float64)
+        below, above = grid[grid <= X[0, j]], grid[grid >= X[0, j]]
+        near = {float(below.max()) if len(below) else float(grid.min()), float(above.min()) if len(above) else float(grid.max())}
+        options.append(sorted(near))
+    if len(grids) > 6:
+        options = [[min(o, key=lambda v, j=j: abs(v - float(X[0, j])))] for o, j in zip(options, grids)]
+    best, best_value = None, -math.inf
+    for combo in itertools.product(*options):
+        fixed = {j: v for j, v in zip(grids, combo)} | {j: float(X[0, j]) for j in held}
+        start = X.clone()
+        for j, v in fixed.items():
+            start[0, j] = v
+        if len(fixed) == X.shape[-1]:
+            with torch.no_grad():
+                candidate, value = start, acqf(start.unsqueeze(0))
+        else:
+            candidate, value = optimize_acqf(
+                acqf, bounds=bounds, q=1, num_restarts=1, raw_samples=None,
+                batch_initial_conditions=start.unsqueeze(0), fixed_features=fixed, options={"maxiter": 50},
+            )
+        if float(value) > best_value:
+            best, best_value = candidate.detach().reshape(1, -1), float(value)
+    return best
 
 
 def _check(space: SearchSpace, X, Y, C, X_pending):
