@@ -18,7 +18,8 @@ before modelling (:func:`hpo.surrogate.warp_outputs`); with several they are not
 hypervolumes are those of the user's units.
 
 With constraints, and before any feasible observation, every step first asks whether CONFIG's
-optimistic feasible set is empty (``min_x max_i LCB_i(x) > 0`` at the declaration multiplier);
+optimistic feasible set is empty (``min_x max_i LCB_i(x) > 0`` at the declaration multiplier,
+after at least ``Settings.min_infeasible_observations`` constraint observations);
 if so the problem is declared infeasible (:class:`Infeasibility`) and the step evaluates the
 point most likely to be feasible instead.
 """
@@ -87,6 +88,10 @@ class Settings:
         infeasible_root_beta: Confidence multiplier (not squared) of the infeasibility
             declaration; at least the search's own. 3 means a constraint is taken as violated
             everywhere only where its lower 99.87% bound is above 0.
+        min_infeasible_observations: Constraint observations needed before a declaration. A GP
+            fitted to a handful of nearly equal values is overconfident: with the tension spring's
+            constraints log-warped, 6 observations (all ~1) "proved" infeasibility of a feasible
+            problem. Before this many, the probe still aims at feasibility but declares nothing.
         num_threads: torch's intra-op threads during a step (restored afterwards). hpo's
             matrices are small (n <= a few hundred), where threads cost more than they give:
             one thread was 10x faster than two for a 40-point, 2-objective step with another
@@ -103,6 +108,7 @@ class Settings:
     kg_fantasies: int = 32
     beta: Callable[[int, int], float] = config_beta
     infeasible_root_beta: float = 3.0
+    min_infeasible_observations: int = 10
     num_threads: int | None = 1
 
     def __post_init__(self) -> None:
@@ -113,7 +119,7 @@ class Settings:
             isinstance(self.n_startup, bool) or not isinstance(self.n_startup, int) or self.n_startup < 1
         ):
             raise HPOValueError(f"`n_startup >= 1` must hold, but got n_startup={self.n_startup!r}.")
-        for name in ("num_restarts", "raw_samples", "mc_samples", "kg_fantasies"):
+        for name in ("num_restarts", "raw_samples", "mc_samples", "kg_fantasies", "min_infeasible_observations"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise HPOValueError(f"`{name} >= 1` must hold, but got {name}={value!r}.")
@@ -578,8 +584,9 @@ def _reference(ref_point: np.ndarray | None, train_Y: torch.Tensor, feasible_Y: 
 def _feasibility_probe(cmodel, space: SearchSpace, settings: Settings, *, n: int) -> Suggestion | None:
     """Before any feasible observation: declare infeasibility, or aim at feasibility, or pass.
 
-    Finds x* = argmin_x max_i LCB_i(x) at the declaration multiplier. If the minimum is above 0,
-    the problem is declared infeasible and x* (the point most likely to be feasible) is returned.
+    Finds x* = argmin_x max_i LCB_i(x) at the declaration multiplier. If the minimum is above 0
+    and there are at least ``Settings.min_infeasible_observations`` constraint observations, the
+    problem is declared infeasible and x* (the point most likely to be feasible) is returned.
     If x* is infeasible even by the search's own (smaller) multiplier, the search's optimistic
     set is (almost surely) empty too, and x* is returned as the most useful evaluation: it
     tightens the evidence where the declaration hinges. Otherwise None: the acquisition decides.
@@ -592,9 +599,9 @@ def _feasibility_probe(cmodel, space: SearchSpace, settings: Settings, *, n: int
     with torch.no_grad():
         strict = -float(ConstraintLCB(cmodel, beta=root**2)(x.unsqueeze(0)))
         search = -float(ConstraintLCB(cmodel, beta=beta_t)(x.unsqueeze(0)))
-    if strict > 0.0:
+    if strict > 0.0 and n >= settings.min_infeasible_observations:
         evidence = Infeasibility(min_max_lcb=strict, x=x.numpy()[0], root_beta=root, n_observations=n)
         return Suggestion(x=evidence.x, acquisition="feasibility", infeasible=evidence)
-    if search > 0.0:
+    if search > 0.0 or strict > 0.0:
         return Suggestion(x=x.numpy()[0], acquisition="feasibility")
     return None

@@ -87,6 +87,7 @@ def test_infeasible_problem_is_declared_once_stored_and_resumed(tmp_path):
     assert len(declared) == 1
     evidence = tuner.infeasible
     assert evidence is not None and evidence["min_max_lcb"] > 0 and evidence["trial"] < 30
+    assert evidence["n_observations"] >= hpo.engine.Settings().min_infeasible_observations
     # the declaration is stored: a resumed tuner sees it
     assert hpo.Tuner(problem.space, storage=url, study_name="inf").infeasible == evidence
     # it keeps exploring where feasibility is most likely: the constraint's minimum lies at

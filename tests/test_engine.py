@@ -74,6 +74,7 @@ def test_suggestions_respect_grids_and_categories():
         ({"num_restarts": 0}, "num_restarts >= 1"),
         ({"noise_threshold": 1.5}, "noise_threshold"),
         ({"num_threads": 0}, "num_threads >= 1"),
+        ({"min_infeasible_observations": 0}, "min_infeasible_observations >= 1"),
     ],
 )
 def test_settings_check_themselves(kwargs, rule):
