@@ -76,6 +76,7 @@ def log_nei(
     X_baseline: torch.Tensor,
     X_pending: torch.Tensor | None = None,
     constraints: list[Callable[[torch.Tensor], torch.Tensor]] | None = None,
+    objective: GenericMCObjective | None = None,
     mc_samples: int = 128,
     seed: int = 0,
 ) -> AcquisitionFunction:
@@ -86,6 +87,9 @@ def log_nei(
         X_baseline: A ``n x d``-dim Tensor of the points already observed.
         X_pending: A ``p x d``-dim Tensor of points still being evaluated, or None.
         constraints: As in :func:`log_ei`.
+        objective: Maps the model's ``sample_shape x batch_shape x q x m`` samples to the
+            scalar maximised (e.g. a scalarisation of several outputs); None for a
+            single-output model.
         mc_samples: Quasi-MC samples.
         seed: Seed of the quasi-MC base samples.
 
@@ -101,6 +105,7 @@ def log_nei(
             model=model,
             X_baseline=X_baseline,
             sampler=_sampler(mc_samples, seed),
+            objective=objective,
             X_pending=X_pending,
             constraints=constraints,
             prune_baseline=True,

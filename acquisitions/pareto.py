@@ -21,7 +21,6 @@ from collections.abc import Callable
 
 import torch
 from botorch.acquisition import AcquisitionFunction
-from botorch.acquisition.logei import qLogNoisyExpectedImprovement
 from botorch.acquisition.multi_objective.logei import (
     qLogExpectedHypervolumeImprovement,
     qLogNoisyExpectedHypervolumeImprovement,
@@ -35,6 +34,8 @@ from botorch.utils.multi_objective.box_decompositions.non_dominated import FastN
 from botorch.utils.multi_objective.pareto import is_non_dominated
 from botorch.utils.multi_objective.scalarization import get_chebyshev_scalarization
 from botorch.utils.sampling import sample_simplex
+
+from acquisitions.ei import log_nei
 
 __all__ = [
     "MAX_HV_OBJECTIVES",
@@ -224,14 +225,7 @@ def parego(
     weights = sample_simplex(n_objectives, seed=seed, dtype=Y.dtype).squeeze(0)
     scalarize = get_chebyshev_scalarization(weights=weights, Y=Y)
     objective = GenericMCObjective(lambda Z, X=None: scalarize(Z[..., :n_objectives]))
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return qLogNoisyExpectedImprovement(
-            model=model,
-            X_baseline=X_baseline,
-            sampler=_sampler(mc_samples, seed),
-            objective=objective,
-            constraints=constraints,
-            X_pending=X_pending,
-            prune_baseline=True,
-        )
+    return log_nei(
+        model, X_baseline=X_baseline, X_pending=X_pending, constraints=constraints, objective=objective,
+        mc_samples=mc_samples, seed=seed,
+    )
