@@ -116,7 +116,7 @@ def _demo(args: argparse.Namespace) -> int:
     os.makedirs(args.out, exist_ok=True)
     storage = f"sqlite:///{os.path.abspath(os.path.join(args.out, 'demo.db'))}"
     print(f"hpo demo: {args.trials} trials per problem, storage {storage}")
-    rows, report = [], None
+    rows, reports = [], []
     for name in ("branin", "mixed"):
         problem = get_problem(name)
         study_name = f"demo-{name}-seed{args.seed}"
@@ -130,8 +130,8 @@ def _demo(args: argparse.Namespace) -> int:
         random_run = bench.run_one(problem, "random", args.seed, args.trials)
         rows.append((name, "regret", best.value - problem.optimum, random_run.regret[-1], best.params))
         report = write_report(tuner.study, os.path.join(args.out, name), optimum=problem.optimum)
+        reports.append(report)
         print(f"  {name:<14} best {best.value:.6g} (optimum {problem.optimum:.6g}); report {report}")
-    reports = [report]
     # Two objectives: the report shows the Pareto front, observed and predicted, and hypervolume.
     problem = get_pareto_problem("branin_currin")
     study_name = f"demo-{problem.name}-seed{args.seed}"

@@ -67,9 +67,10 @@ def test_demo_writes_single_and_multi_objective_reports(tmp_path, capsys):
     assert main(["demo", "--out", str(out), "--trials", "7"]) == 0
     text = capsys.readouterr().out
     reports = [line.split("report: ", 1)[1] for line in text.splitlines() if line.startswith("report: ")]
-    assert len(reports) == 2
-    single, multi = (open(r).read() for r in reports)
-    assert "Best so far" in single and "Pareto front" in multi and "Hypervolume" in multi
+    assert [r.split("/")[-2] for r in reports] == ["branin", "mixed", "branin_currin"]
+    *singles, multi = (open(r).read() for r in reports)
+    assert all("Best so far" in page for page in singles)
+    assert "Pareto front" in multi and "Hypervolume" in multi
     # The summary's hypervolume gap is the problem's: at most the front's whole hypervolume.
     line = next(l for l in text.splitlines() if l.startswith("branin_currin") and "hv-gap" in l)
     ours, rand = map(float, line.split()[2:4])
