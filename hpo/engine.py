@@ -331,6 +331,9 @@ AUTO_CONSTRAINED = "cei"
 
 
 _MAX_DISCRETE_VALUES = 20
+# Local starts: the best observed points, each perturbed by this fraction of the range.
+_N_INCUMBENTS = 2
+_LOCAL_WIDTH = 0.01
 
 
 def _optimize(
@@ -365,7 +368,7 @@ def _optimize(
         generator = torch.Generator().manual_seed(seed)
         held = torch.zeros(bounds.shape[-1], dtype=torch.bool)
         held[[*discrete, *categorical]] = True
-        width = torch.where(held, 0.0, (bounds[1] - bounds[0]) * 0.01)
+        width = torch.where(held, 0.0, (bounds[1] - bounds[0]) * _LOCAL_WIDTH)
         local = incumbents + width * torch.randn(incumbents.shape, generator=generator, dtype=torch.float64)
         local = torch.minimum(torch.maximum(local, bounds[0]), bounds[1]).unsqueeze(1)
     if (discrete or categorical) and not relax:
@@ -559,7 +562,7 @@ def suggest(
         if m == 1 and len(feasible_Y if C is not None else train_Y):
             pool_X = train_X[torch.as_tensor(feasible)] if C is not None else train_X
             pool_Y = feasible_Y if C is not None else train_Y
-            incumbents = pool_X[torch.argsort(pool_Y[:, 0], descending=True)[:2]]
+            incumbents = pool_X[torch.argsort(pool_Y[:, 0], descending=True)[:_N_INCUMBENTS]]
         x = _optimize(entry.build(step), space, settings, relax=entry.one_shot, incumbents=incumbents, seed=seed)
     return Suggestion(x=space.round(x.numpy())[0], acquisition=name)
 
