@@ -17,10 +17,11 @@ from botorch.acquisition.objective import GenericMCObjective
 from botorch.models.model import Model
 from botorch.sampling import SobolQMCNormalSampler
 
-__all__ = ["log_ei", "log_nei"]
+__all__ = ["log_ei", "log_nei", "qmc_sampler"]
 
 
-def _sampler(mc_samples: int, seed: int) -> SobolQMCNormalSampler:
+def qmc_sampler(mc_samples: int, seed: int) -> SobolQMCNormalSampler:
+    """Seeded quasi-MC normal base samples for the MC acquisitions of this package."""
     # NOTE: fixed quasi-random base samples make the MC acquisition a deterministic, smooth function
     # of X, so it can be optimised by L-BFGS and the same seed gives the same suggestion.
     return SobolQMCNormalSampler(sample_shape=torch.Size([mc_samples]), seed=seed)
@@ -63,7 +64,7 @@ def log_ei(
     return qLogExpectedImprovement(
         model=model,
         best_f=best_f,
-        sampler=_sampler(mc_samples, seed),
+        sampler=qmc_sampler(mc_samples, seed),
         objective=objective,
         X_pending=X_pending,
         constraints=constraints,
@@ -104,7 +105,7 @@ def log_nei(
         return qLogNoisyExpectedImprovement(
             model=model,
             X_baseline=X_baseline,
-            sampler=_sampler(mc_samples, seed),
+            sampler=qmc_sampler(mc_samples, seed),
             objective=objective,
             X_pending=X_pending,
             constraints=constraints,

@@ -28,14 +28,13 @@ from botorch.acquisition.multi_objective.logei import (
 from botorch.acquisition.multi_objective.objective import IdentityMCMultiOutputObjective
 from botorch.acquisition.objective import GenericMCObjective
 from botorch.models.model import Model
-from botorch.sampling import SobolQMCNormalSampler
 from botorch.utils.multi_objective.box_decompositions.dominated import DominatedPartitioning
 from botorch.utils.multi_objective.box_decompositions.non_dominated import FastNondominatedPartitioning
 from botorch.utils.multi_objective.pareto import is_non_dominated
 from botorch.utils.multi_objective.scalarization import get_chebyshev_scalarization
 from botorch.utils.sampling import sample_simplex
 
-from acquisitions.ei import log_nei
+from acquisitions.ei import log_nei, qmc_sampler
 
 __all__ = [
     "MAX_HV_OBJECTIVES",
@@ -106,10 +105,6 @@ def infer_reference_point(Y: torch.Tensor, scale: float = 0.1) -> torch.Tensor:
     return nadir - scale * span
 
 
-def _sampler(mc_samples: int, seed: int) -> SobolQMCNormalSampler:
-    return SobolQMCNormalSampler(sample_shape=torch.Size([mc_samples]), seed=seed)
-
-
 def log_ehvi(
     model: Model,
     *,
@@ -124,12 +119,14 @@ def log_ehvi(
     """Log expected hypervolume improvement over the observed front (noise-free observations).
 
     Args:
-        model: As in :func:`log_nehvi`.
+        model: A model whose first ``n_objectives`` outputs are the objectives (maximised) and
+            whose remaining outputs, if any, are the constraints.
         ref_point: A ``n_objectives``-dim Tensor: the hypervolume's lower corner.
         Y: A ``f x n_objectives``-dim Tensor of the feasible observed objective values (maybe
             empty), whose Pareto front is the one to improve.
         n_objectives: ``m``.
-        constraints: As in :func:`log_nehvi`.
+        constraints: Callables mapping ``sample_shape x batch_shape x q x (m + k)`` samples to
+            ``sample_shape x batch_shape x q`` values, feasible where ``<= 0``.
         X_pending: A ``p x d``-dim Tensor of points still being evaluated, or None; scored
             jointly with the candidate.
         mc_samples: Quasi-MC samples.
@@ -143,7 +140,7 @@ def log_ehvi(
         model=model,
         ref_point=ref_point,
         partitioning=partitioning,
-        sampler=_sampler(mc_samples, seed),
+        sampler=qmc_sampler(mc_samples, seed),
         objective=IdentityMCMultiOutputObjective(outcomes=list(range(n_objectives))),
         constraints=constraints,
         X_pending=X_pending,
@@ -164,16 +161,9 @@ def log_nehvi(
     """Noisy log expected hypervolume improvement.
 
     Args:
-        model: A model whose first ``n_objectives`` outputs are the objectives (maximised) and
-            whose remaining outputs, if any, are the constraints.
-        ref_point: A ``n_objectives``-dim Tensor: the hypervolume's lower corner.
-        X_baseline: A ``n x d``-dim Tensor of the observed points.
-        n_objectives: ``m``.
-        constraints: Callables mapping ``sample_shape x batch_shape x q x (m + k)`` samples to
-            ``sample_shape x batch_shape x q`` values, feasible where ``<= 0``.
-        X_pending: A ``p x d``-dim Tensor of points still being evaluated, or None.
-        mc_samples: Quasi-MC samples.
-        seed: Seed of the quasi-MC base samples (and of the baseline pruning).
+        X_baseline: A ``n x d``-dim Tensor of the observed points; their (uncertain) front is
+            the one to improve.
+        Others: as in :func:`log_ehvi`; ``seed`` also seeds the baseline pruning.
 
     Returns:
         An acquisition mapping ``batch_shape x q x d`` to ``batch_shape`` log-values.
@@ -187,7 +177,7 @@ def log_nehvi(
             model=model,
             ref_point=ref_point,
             X_baseline=X_baseline,
-            sampler=_sampler(mc_samples, seed),
+            sampler=qmc_sampler(mc_samples, seed),
             objective=objective,
             constraints=constraints,
             X_pending=X_pending,
@@ -209,15 +199,11 @@ def parego(
     """ParEGO: noisy log-EI of an augmented Chebyshev scalarisation with random weights.
 
     Args:
-        model: As in :func:`log_nehvi`.
         Y: A ``n x m``-dim Tensor of the observed objective values, which scale the
             scalarisation to [0, 1] per objective.
         X_baseline: A ``n x d``-dim Tensor of the observed points.
-        n_objectives: ``m``.
-        constraints: As in :func:`log_nehvi`.
-        X_pending: A ``p x d``-dim Tensor of points still being evaluated, or None.
-        mc_samples: Quasi-MC samples.
-        seed: Seeds the weights (uniform on the simplex) and the quasi-MC samples.
+        Others: as in :func:`log_ehvi`; ``seed`` also draws the weights (uniform on the
+            simplex).
 
     Returns:
         An acquisition mapping ``batch_shape x q x d`` to ``batch_shape`` log-values.

@@ -33,12 +33,10 @@ from typing import Any
 
 import numpy as np
 import optuna
-import torch
-
-from acquisitions.pareto import hypervolume
 
 from hpo.errors import HPOValueError
 from hpo.optuna import INFEASIBLE_KEY, OptunaSampler
+from hpo.report import hypervolume_history
 
 __all__ = ["SAMPLERS", "RunResult", "run_one", "run", "summarize", "format_table", "plot_curves", "write_json"]
 
@@ -110,6 +108,7 @@ def run_one(problem: Any, sampler: str, seed: int, budget: int) -> RunResult:
         trial = study.ask(fixed_distributions=distributions)
         seconds.append(time.perf_counter() - t0)
         observed = problem(trial.params, rng)
+        true_value = float(problem.fn(trial.params))
         feasible = True
         if constraints is not None:
             values = constraints(trial.params)
@@ -119,15 +118,13 @@ def run_one(problem: Any, sampler: str, seed: int, budget: int) -> RunResult:
             feasible = all(v <= 0.0 for v in values)
         study.tell(trial, observed)
         if feasible and observed < best_obs:
-            best_obs, best_true = observed, float(problem.fn(trial.params))
+            best_obs, best_true = observed, true_value
+        violation.append(total_violation)
         if problem.optimum is None:
             regret.append(math.nan)
         else:
             regret.append(max(best_true - problem.optimum, 0.0))
-        violation.append(total_violation)
-        if problem.optimum is not None:
-            step = max(float(problem.fn(trial.params)) - problem.optimum, 0.0)
-            cumulative.append((cumulative[-1] if cumulative else 0.0) + step)
+            cumulative.append((cumulative[-1] if cumulative else 0.0) + max(true_value - problem.optimum, 0.0))
         if declared is None and study._storage.get_study_system_attrs(study._study_id).get(INFEASIBLE_KEY):
             declared = i
     return RunResult(
@@ -142,18 +139,14 @@ def _run_pareto(problem: Any, sampler: str, seed: int, budget: int) -> RunResult
     m = len(problem.ref_point)
     study = optuna.create_study(sampler=SAMPLERS[sampler](seed), directions=["minimize"] * m)
     distributions = problem.space.to_optuna()
-    ref = -torch.tensor(problem.ref_point, dtype=torch.float64)
-    observed, gaps, seconds = [], [], []
+    seconds = []
     for _ in range(budget):
         t0 = time.perf_counter()
         trial = study.ask(fixed_distributions=distributions)
         seconds.append(time.perf_counter() - t0)
-        values = tuple(float(v) for v in problem.fn(trial.params))
-        study.tell(trial, list(values))
-        observed.append(values)
-        hv = hypervolume(-torch.tensor(observed, dtype=torch.float64), ref)
-        gaps.append(max(problem.max_hv - hv, 0.0))
-    return RunResult(problem.name, sampler, seed, gaps, seconds)
+        study.tell(trial, [float(v) for v in problem.fn(trial.params)])
+    curve, _ = hypervolume_history(study, problem.ref_point)
+    return RunResult(problem.name, sampler, seed, [max(problem.max_hv - hv, 0.0) for hv in curve], seconds)
 
 
 def run(

@@ -109,23 +109,28 @@ def _demo(args: argparse.Namespace) -> int:
     import optuna
 
     from hpo import bench
-    from hpo.report import write_report
+    from hpo.report import hypervolume_history, write_report
     from hpo.tuner import Tuner
     from objectives.synthetic import get_pareto_problem, get_problem  # the CLI may import objectives, lazily
 
     os.makedirs(args.out, exist_ok=True)
     storage = f"sqlite:///{os.path.abspath(os.path.join(args.out, 'demo.db'))}"
     print(f"hpo demo: {args.trials} trials per problem, storage {storage}")
-    rows, reports = [], []
-    for name in ("branin", "mixed"):
-        problem = get_problem(name)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    def fresh(name: str) -> str:
+        """The demo's study name for ``name``; a previous demo's study of that name is replaced."""
         study_name = f"demo-{name}-seed{args.seed}"
         try:
             optuna.delete_study(study_name=study_name, storage=storage)
         except KeyError:
             pass
-        tuner = Tuner(problem.space, storage=storage, study_name=study_name, seed=args.seed)
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        return study_name
+
+    rows, reports = [], []
+    for name in ("branin", "mixed"):
+        problem = get_problem(name)
+        tuner = Tuner(problem.space, storage=storage, study_name=fresh(name), seed=args.seed)
         best = tuner.optimize(problem.fn, args.trials, show_progress_bar=sys.stderr.isatty())
         random_run = bench.run_one(problem, "random", args.seed, args.trials)
         rows.append((name, "regret", best.value - problem.optimum, random_run.regret[-1], best.params))
@@ -134,19 +139,14 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"  {name:<14} best {best.value:.6g} (optimum {problem.optimum:.6g}); report {report}")
     # Two objectives: the report shows the Pareto front, observed and predicted, and hypervolume.
     problem = get_pareto_problem("branin_currin")
-    study_name = f"demo-{problem.name}-seed{args.seed}"
-    try:
-        optuna.delete_study(study_name=study_name, storage=storage)
-    except KeyError:
-        pass
     tuner = Tuner(
-        problem.space, directions=["minimize", "minimize"], storage=storage, study_name=study_name,
+        problem.space, directions=["minimize", "minimize"], storage=storage, study_name=fresh(problem.name),
         seed=args.seed, ref_point=problem.ref_point,
     )
     tuner.study.set_metric_names(["branin", "currin"])
     front = tuner.optimize(problem.fn, args.trials, show_progress_bar=sys.stderr.isatty())
     gap = bench.run_one(problem, "random", args.seed, args.trials).regret[-1]
-    ours = problem.max_hv - _hypervolume(tuner, problem)
+    ours = problem.max_hv - hypervolume_history(tuner.study, problem.ref_point)[0][-1]
     report = write_report(tuner.study, os.path.join(args.out, problem.name), ref_point=problem.ref_point)
     reports.append(report)
     print(f"  {problem.name:<14} {len(front)} Pareto-optimal trials; report {report}")
@@ -159,16 +159,6 @@ def _demo(args: argparse.Namespace) -> int:
     for report in reports:
         print(f"report: {os.path.abspath(report)}")
     return 0
-
-
-def _hypervolume(tuner, problem) -> float:
-    """Hypervolume of the tuner's trials above the problem's reference point (minimised objectives)."""
-    import torch
-
-    from acquisitions.pareto import hypervolume
-
-    Y = -torch.tensor([t.values for t in tuner.trials if t.values is not None], dtype=torch.float64)
-    return hypervolume(Y, -torch.tensor(problem.ref_point, dtype=torch.float64))
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 import optuna
 import torch
-from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from acquisitions.pareto import hypervolume, infer_reference_point, non_dominated
 from hpo.errors import HPOError, HPOValueError
+from hpo.optuna import _signs
 
 __all__ = [
     "best_so_far",
@@ -41,10 +41,6 @@ __all__ = [
 ]
 
 
-def _sign(study: optuna.Study) -> float:
-    return 1.0 if study.direction == StudyDirection.MINIMIZE else -1.0
-
-
 def _feasible(t: FrozenTrial) -> bool:
     return all(v <= 0.0 for v in t.constraints.values())
 
@@ -53,7 +49,7 @@ def best_so_far(study: optuna.Study) -> np.ndarray:
     """Best feasible value after each trial (NaN until the first), a ``n_trials``-dim array."""
     if study._is_multi_objective():
         raise HPOValueError("best_so_far is for single-objective studies.")
-    sign, best, out = _sign(study), math.inf, []
+    sign, best, out = -_signs(study)[0], math.inf, []
     for t in study.get_trials(deepcopy=False):
         if t.state == TrialState.COMPLETE and _feasible(t) and math.isfinite(t.value):
             best = min(best, sign * t.value)
@@ -69,15 +65,10 @@ def trial_table(study: optuna.Study) -> tuple[list[str], list[list[Any]]]:
     value_cols = ["value"] if n_obj == 1 else [f"value_{i}" for i in range(n_obj)]
     header = ["trial", *value_cols, "feasible", *names]
     if n_obj == 1:
-        sign = _sign(study)
+        sign = -_signs(study)[0]
         trials.sort(key=lambda t: (not _feasible(t), sign * t.value))
     rows = [[t.number, *t.values, _feasible(t), *(t.params.get(k, "") for k in names)] for t in trials]
     return header, rows
-
-
-def _signs(study: optuna.Study) -> np.ndarray:
-    """+1 for minimised, -1 for maximised objectives: ``signs * values`` is minimised."""
-    return np.array([1.0 if d == StudyDirection.MINIMIZE else -1.0 for d in study.directions])
 
 
 def _observations(study: optuna.Study) -> tuple[list[FrozenTrial], np.ndarray, np.ndarray]:
@@ -91,8 +82,9 @@ def _observations(study: optuna.Study) -> tuple[list[FrozenTrial], np.ndarray, n
 
 
 def _pareto_mask(values: np.ndarray, signs: np.ndarray) -> np.ndarray:
-    """Non-dominated rows of ``n x m`` values (in the study's directions), duplicates once."""
-    return non_dominated(-torch.as_tensor(values * signs)).numpy()
+    """Non-dominated rows of ``n x m`` values, duplicates once; ``signs`` from
+    :func:`hpo.optuna._signs` (``signs * values`` is maximised)."""
+    return non_dominated(torch.as_tensor(values * signs)).numpy()
 
 
 def pareto_table(study: optuna.Study) -> tuple[list[str], list[list[Any]]]:
@@ -101,7 +93,7 @@ def pareto_table(study: optuna.Study) -> tuple[list[str], list[list[Any]]]:
     trials = [t for t, f in zip(trials, feasible) if f]
     values = values[feasible]
     front = [t for t, keep in zip(trials, _pareto_mask(values, _signs(study))) if keep]
-    front.sort(key=lambda t: _signs(study)[0] * t.values[0])
+    front.sort(key=lambda t: -_signs(study)[0] * t.values[0])
     names = sorted({k for t in front for k in t.params})
     header = ["trial", *(f"value_{i}" for i in range(len(study.directions))), *names]
     return header, [[t.number, *t.values, *(t.params.get(k, "") for k in names)] for t in front]
@@ -125,17 +117,18 @@ def hypervolume_history(study: optuna.Study, ref_point: Sequence[float] | None =
     if ref_point is None:
         if not feasible.any():
             return np.zeros(len(study.get_trials(deepcopy=False))), np.full(len(signs), np.nan)
-        ref = infer_reference_point(-torch.as_tensor(values[feasible] * signs))
+        ref = infer_reference_point(torch.as_tensor(values[feasible] * signs))
     else:
-        ref = -torch.as_tensor(np.asarray(ref_point, dtype=np.float64) * signs)
+        ref = torch.as_tensor(np.asarray(ref_point, dtype=np.float64) * signs)
     position = {t.number: i for i, t in enumerate(trials)}
-    out, seen = [], []
+    out, seen, current = [], [], 0.0
     for t in study.get_trials(deepcopy=False):
         i = position.get(t.number)
         if i is not None and feasible[i]:
-            seen.append(-values[i] * signs)
-        out.append(hypervolume(torch.as_tensor(np.array(seen)), ref) if seen else 0.0)
-    return np.array(out), -ref.numpy() * signs
+            seen.append(values[i] * signs)
+            current = hypervolume(torch.as_tensor(np.array(seen)), ref)  # only when the set grows
+        out.append(current)
+    return np.array(out), ref.numpy() * signs
 
 
 def predicted_front(study: optuna.Study, *, n_points: int = 2048, seed: int = 0) -> np.ndarray:

@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import optuna
+import torch
 from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from hpo.errors import HPOTypeError, HPOValueError, StorageError, TrialStateError
-from hpo.optuna import INFEASIBLE_KEY, OptunaSampler, _constraint_order
+from acquisitions.pareto import non_dominated
+from hpo.optuna import INFEASIBLE_KEY, OptunaSampler, _constraint_order, _signs
 from hpo.space import Param, SearchSpace, as_search_space
 
 __all__ = ["Tuner", "Trial"]
@@ -244,15 +246,10 @@ class Tuner:
             t for t in (self._to_trial(f) for f in self._study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
             if t.feasible
         ]
-        signs = [1.0 if d == "minimize" else -1.0 for d in self.directions]
-        keys = [tuple(s * v for s, v in zip(signs, t.values)) for t in candidates]
-        front, seen = [], set()
-        for t, a in zip(candidates, keys):
-            dominated = any(all(x <= y for x, y in zip(b, a)) and b != a for b in keys)
-            if not dominated and a not in seen:
-                seen.add(a)
-                front.append(t)
-        return front
+        if not candidates:
+            return []
+        values = torch.tensor([t.values for t in candidates], dtype=torch.float64) * torch.as_tensor(_signs(self._study))
+        return [t for t, keep in zip(candidates, non_dominated(values).tolist()) if keep]
 
     @property
     def best_trial(self) -> Trial:

@@ -3,7 +3,10 @@
 import pathlib
 import re
 
+import optuna
 import pytest
+
+import hpo
 
 README = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
 BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.S)
@@ -15,5 +18,12 @@ def test_readme_has_python_blocks():
 
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_block_runs(index, tmp_path, monkeypatch):
+    """Each block runs as written and leaves a study whose every trial completed."""
     monkeypatch.chdir(tmp_path)
-    exec(compile(BLOCKS[index], f"README.md block {index}", "exec"), {})
+    namespace: dict = {}
+    exec(compile(BLOCKS[index], f"README.md block {index}", "exec"), namespace)
+    studies = [v.study if isinstance(v, hpo.Tuner) else v for v in namespace.values() if isinstance(v, (hpo.Tuner, optuna.Study))]
+    assert studies, "a README example must build a Tuner or an Optuna study"
+    for study in studies:
+        states = [t.state for t in study.trials]
+        assert len(states) >= 8 and set(states) == {optuna.trial.TrialState.COMPLETE}, states
