@@ -28,7 +28,14 @@ def _bench(args: argparse.Namespace) -> int:
     from hpo import bench
     from objectives.synthetic import PARETO, get_pareto_problem, get_problem  # lazily, as the CLI may
 
-    problems = [get_pareto_problem(n) if n in PARETO else get_problem(n) for n in _csv(args.problems)]
+    def problem(name: str):
+        if name == "rag":
+            from objectives.rag import RagPipeline, RagProblem
+
+            return RagProblem(RagPipeline(n_questions=100))
+        return get_pareto_problem(name) if name in PARETO else get_problem(name)
+
+    problems = [problem(n) for n in _csv(args.problems)]
     samplers = _csv(args.samplers)
     for s in samplers:
         if s not in bench.SAMPLERS:
@@ -172,7 +179,8 @@ def _parser() -> argparse.ArgumentParser:
         "--problems",
         default="branin,hartmann6,mixed",
         help="comma-separated problem names: branin, hartmann6, mixed; constrained gramacy, gardner1, gardner2, "
-        "vessel, spring, infeasible, gp<k>; multi-objective branin_currin, zdt1, dtlz2_2, dtlz2_3",
+        "vessel, spring, infeasible, gp<k>; multi-objective branin_currin, zdt1, dtlz2_2, dtlz2_3; rag (the RAG "
+        "pipeline of objectives.rag: quality, cost, latency, unsafe share <= 0.25)",
     )
     b.add_argument("--samplers", default="hpo,optuna-gp,tpe,random", help="comma-separated sampler names")
     b.add_argument("--seeds", type=int, default=5, help="number of seeds")
