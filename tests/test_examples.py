@@ -1,0 +1,76 @@
+"""Every example runs on its own with a tiny budget and produces what its docstring promises."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def load(name: str):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_examples_are_numbered_and_tested():
+    names = sorted(p.stem for p in EXAMPLES.glob("*.py"))
+    assert names == sorted(n for n in names if n[:2].isdigit() and n[2] == "_")
+    source = Path(__file__).read_text()
+    assert all(f'load("{n}")' in source for n in names)
+
+
+def test_ask_tell_resumes_from_sqlite(tmp_path):
+    example = load("01_ask_tell")
+    first = example.main(["--trials", "8", "--out", str(tmp_path)])
+    values = [t.value for t in first["tuner"].trials]
+    second = example.main(["--trials", "10", "--out", str(tmp_path)])
+    trials = second["tuner"].trials
+    assert len(trials) == 10 and [t.value for t in trials[:8]] == values
+    best = second["best"]
+    assert best.value == pytest.approx(example.validation_loss(best.params))
+    assert best.value == min(t.value for t in trials) and best.value >= 0.1
+
+
+def test_optuna_sampler_example():
+    example = load("02_optuna_sampler")
+    study = example.main(["--trials", "8", "--jobs", "2"])["study"]
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(done) == 8
+    assert study.best_value == pytest.approx(example.branin(**study.best_params))
+    assert study.best_value >= 0.397887 - 1e-6
+    assert example.branin(math.pi, 2.275) == pytest.approx(0.397887, abs=1e-6)
+
+
+def test_constraints_example_returns_the_best_feasible(capsys):
+    example = load("03_constraints")
+    out = example.main(["--trials", "12"])
+    tuner, best = out["tuner"], out["best"]
+    feasible = [t for t in tuner.trials if t.constraints[0] <= 0]
+    assert feasible and best.number in {t.number for t in feasible}
+    assert best.value == min(t.value for t in feasible)
+    loss, memory = example.run(best.params)
+    assert memory <= example.MEMORY_BUDGET_GB and loss == pytest.approx(best.value)
+
+
+def test_rag_example_writes_a_feasible_front(tmp_path, monkeypatch):
+    monkeypatch.setenv("HPO_CACHE_DIR", str(tmp_path / "cache"))
+    example = load("04_rag_pareto")
+    out = example.main(["--trials", "4", "--questions", "10", "--out", str(tmp_path / "report")])
+    tuner, front = out["tuner"], out["front"]
+    assert len(tuner.trials) == 4
+    feasible = [t for t in tuner.trials if t.constraints[0] <= 0]
+    assert {t.number for t in front} <= {t.number for t in feasible}
+    signs = np.array([1.0, -1.0, -1.0])  # quality up, cost and latency down
+    for t in front:  # no feasible trial dominates a front member
+        v = np.array(t.values) * signs
+        assert not any(np.all(np.array(o.values) * signs >= v) and np.any(np.array(o.values) * signs > v) for o in feasible)
+    html = Path(out["report"]).read_text()
+    assert "quality" in html and (tmp_path / "report" / "pareto.csv").exists()
