@@ -4,6 +4,7 @@
     hpo demo     a short tuning run on the built-in problems, with a report
     hpo report   a report (HTML, PNG, CSV, Markdown) of a stored study
     hpo studies  the studies in a storage, with their best values
+    hpo worker   join a study on a storage and run trials of an objective (one of many workers)
 
 Errors are one readable line on stderr and exit status 2, not a traceback.
 """
@@ -168,6 +169,84 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load(path: str, flag: str):
+    """The object named ``module:attribute`` (``--objective``, ``--space``)."""
+    import importlib
+
+    module_name, _, attribute = path.partition(":")
+    if not module_name or not attribute:
+        raise HPOError(f"{flag} must be 'module:attribute', but got {path!r}.")
+    sys.path.insert(0, os.getcwd())  # as `python -m` would: the user's own modules are importable
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise HPOError(f"{flag}: cannot import module {module_name!r}: {exc}") from None
+    finally:
+        sys.path.pop(0)
+    try:
+        return getattr(module, attribute)
+    except AttributeError:
+        raise HPOError(f"{flag}: module {module_name!r} has no attribute {attribute!r}.") from None
+
+
+def _objective(args: argparse.Namespace):
+    """(space, fn) from --objective and --space; an object with ``space`` and ``fn`` (a problem of
+    ``objectives/``), or a factory taking no arguments that returns one, needs no --space."""
+    import inspect
+
+    obj = _load(args.objective, "--objective")
+    if args.space:
+        if not callable(obj):
+            raise HPOError(f"--objective must name a callable fn(params), but got {type(obj).__name__}.")
+        return _load(args.space, "--space"), obj
+    if not hasattr(obj, "space") and callable(obj):
+        required = [
+            p for p in inspect.signature(obj).parameters.values()
+            if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        if not required:
+            obj = obj()
+    if not hasattr(obj, "space"):
+        raise HPOError("--space is needed: the objective has no `space` attribute.")
+    fn = getattr(obj, "fn", obj)
+    if not callable(fn):
+        raise HPOError(f"--objective must name a callable or an object with fn(params), but got {type(obj).__name__}.")
+    return obj.space, fn
+
+
+def _worker(args: argparse.Namespace) -> int:
+    """Run ``--trials`` trials of the objective in the shared study, then print the study's state."""
+    import optuna
+
+    from hpo.tuner import Tuner, _redact
+
+    space, fn = _objective(args)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    tuner = Tuner(
+        space, directions=_csv(args.directions), storage=args.storage, study_name=args.study, seed=args.seed,
+        acquisition=args.acquisition,
+    )
+    print(f"hpo worker {os.getpid()}: study {tuner.study_name!r} on {_redact(args.storage)}", flush=True)
+    for _ in range(args.trials):
+        trial = tuner.ask()
+        try:
+            result = fn(dict(trial.params))
+        except Exception as exc:  # noqa: BLE001 - recorded, then reported or skipped by --catch
+            reason = f"{type(exc).__name__}: {exc}"
+            tuner.tell(trial, state="fail", reason=reason)
+            print(f"  trial {trial.number}: fail ({reason})", flush=True)
+            if not args.catch:
+                raise HPOError(f"the objective raised in trial {trial.number} ({reason}); it is recorded as "
+                               "failed. --catch goes on after such errors.") from None
+            continue
+        told = tuner.tell(trial, result)
+        shown = told.values if told.state == "complete" else told.reason
+        print(f"  trial {trial.number}: {told.state} {shown}", flush=True)
+    finished = sum(t.state == "complete" for t in tuner.trials)
+    print(f"hpo worker {os.getpid()}: done; the study has {finished} complete trials", flush=True)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hpo", description="Bayesian-optimisation hyperparameter tuning for expensive training runs."
@@ -202,6 +281,28 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default="hpo-report", help="report directory")
     r.add_argument("--ref-point", default="", help="hypervolume reference point, comma-separated (several objectives)")
     r.set_defaults(func=_report)
+
+    w = sub.add_parser(
+        "worker",
+        help="join a study on a storage and run trials of an objective; start one per process or machine",
+        description="Join (or create) a study and run trials of an objective. Start as many workers as you like "
+        "on one storage (a SQLite file for processes on one machine, PostgreSQL across machines): each "
+        "suggestion accounts for the trials still running in the others.",
+    )
+    w.add_argument("storage", help="storage URL, e.g. sqlite:///study.db or postgresql://user@host/db")
+    w.add_argument("--study", required=True, help="study name (created if it does not exist)")
+    w.add_argument(
+        "--objective", required=True,
+        help="module:attribute of fn(params) -> value(s), or of an object with `space` and `fn` "
+        "(e.g. objectives.synthetic:hartmann6)",
+    )
+    w.add_argument("--space", default="", help="module:attribute of the search space (if the objective has none)")
+    w.add_argument("--directions", default="minimize", help="comma-separated: minimize or maximize per objective")
+    w.add_argument("--trials", type=int, default=10, help="trials this worker runs")
+    w.add_argument("--seed", type=int, default=0, help="the study's seed (the same for every worker)")
+    w.add_argument("--acquisition", default="auto")
+    w.add_argument("--catch", action="store_true", help="record exceptions in the objective as failed trials and go on")
+    w.set_defaults(func=_worker)
 
     s = sub.add_parser("studies", help="list the studies in a storage with their best values")
     s.add_argument("storage", help="storage URL, e.g. sqlite:///study.db")

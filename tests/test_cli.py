@@ -75,3 +75,37 @@ def test_demo_writes_single_and_multi_objective_reports(tmp_path, capsys):
     line = next(l for l in text.splitlines() if l.startswith("branin_currin") and "hv-gap" in l)
     ours, rand = map(float, line.split()[2:4])
     assert 0.0 <= ours <= 59.37 and 0.0 <= rand <= 59.37
+
+
+def test_two_workers_share_one_sqlite_study(tmp_path):
+    from objectives.synthetic import hartmann6
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    cmd = [sys.executable, "-m", "hpo.cli", "worker", url, "--study", "shared",
+           "--objective", "objectives.synthetic:hartmann6", "--trials", "8"]
+    # The study exists before the workers start, as `hpo worker` would create it either way.
+    hpo.Tuner(hartmann6().space, storage=url, study_name="shared", seed=0)
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    tuner = hpo.Tuner(hartmann6().space, storage=url, study_name="shared")
+    trials = tuner.trials
+    assert len(trials) == 16 and all(t.state == "complete" for t in trials)
+    assert sorted(t.number for t in trials) == list(range(16))
+    problem = hartmann6()
+    assert all(abs(t.values[0] - problem.fn(t.params)) < 1e-12 for t in trials)
+    points = {tuple(round(v, 9) for v in t.params.values()) for t in trials}
+    assert len(points) == 16  # no two workers evaluated the same point
+    # Each worker reported exactly its own 8 trials.
+    numbers = [[int(l.split()[1].rstrip(":")) for l in out.splitlines() if l.startswith("  trial")] for out, _ in outputs]
+    assert sorted(numbers[0] + numbers[1]) == list(range(16)) and all(len(n) == 8 for n in numbers)
+
+
+def test_worker_errors(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    assert main(["worker", url, "--study", "s", "--objective", "objectives.synthetic"]) == 2
+    assert "module:attribute" in capsys.readouterr().err
+    assert main(["worker", url, "--study", "s", "--objective", "objectives.synthetic:nothing"]) == 2
+    assert "has no attribute 'nothing'" in capsys.readouterr().err
+    assert main(["worker", url, "--study", "s", "--objective", "math:sqrt"]) == 2
+    assert "--space is needed" in capsys.readouterr().err
