@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import warnings
 
 import hpo
 from hpo.report import write_report
-from objectives.rag import RagPipeline, RagProblem, stdlib_corpus
+import optuna
 
-MODULES = ("json", "csv", "pathlib", "shutil", "subprocess", "pickle", "tempfile", "textwrap", "random", "hashlib")
+from objectives.rag import SMALL_MODULES, RagPipeline, RagProblem, stdlib_corpus
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", default="rag-report")
     args = parser.parse_args(argv)
 
-    pipeline = RagPipeline(stdlib_corpus(MODULES), n_questions=args.questions, seed=args.seed)
+    pipeline = RagPipeline(stdlib_corpus(SMALL_MODULES), n_questions=args.questions, seed=args.seed)
     problem = RagProblem(pipeline, max_unsafe=0.25)
     os.makedirs(args.out, exist_ok=True)
     tuner = hpo.Tuner(
@@ -43,7 +44,9 @@ def main(argv: list[str] | None = None) -> dict:
         seed=args.seed,
         ref_point=[0.0, problem.max_cost, problem.max_latency],
     )
-    tuner.study.set_metric_names(["quality", "cost", "latency"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        tuner.study.set_metric_names(["quality", "cost", "latency"])
     for _ in range(args.trials - len(tuner.trials)):
         trial = tuner.ask()
         result = pipeline(trial.params)

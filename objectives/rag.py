@@ -65,6 +65,7 @@ __all__ = [
     "Entry",
     "Question",
     "STDLIB_MODULES",
+    "SMALL_MODULES",
     "FLAG_TERMS",
     "stdlib_corpus",
     "make_questions",
@@ -88,6 +89,11 @@ STDLIB_MODULES: tuple[str, ...] = (
     "xml.dom.minidom", "xml.etree.ElementTree", "zipfile", "zlib",
 )
 """The standard-library modules whose documentation is the default corpus."""
+
+SMALL_MODULES: tuple[str, ...] = (
+    "json", "csv", "pathlib", "shutil", "subprocess", "pickle", "tempfile", "textwrap", "random", "hashlib",
+)
+"""A tenth of the corpus (~115 entries, ~8,600 words) for demos: each chunking embeds in seconds."""
 
 FLAG_TERMS: tuple[str, ...] = (
     "security", "secure", "unsafe", "untrusted", "malicious", "vulnerab", "attack", "arbitrary code",

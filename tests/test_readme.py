@@ -20,6 +20,7 @@ def test_readme_has_python_blocks():
 def test_readme_block_runs(index, tmp_path, monkeypatch):
     """Each block runs as written and leaves a study whose every trial completed."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HPO_CACHE_DIR", str(tmp_path / "cache"))  # the RAG example's embeddings
     namespace: dict = {}
     exec(compile(BLOCKS[index], f"README.md block {index}", "exec"), namespace)
     studies = [v.study if isinstance(v, hpo.Tuner) else v for v in namespace.values() if isinstance(v, (hpo.Tuner, optuna.Study))]
