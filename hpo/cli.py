@@ -253,7 +253,7 @@ def _worker(args: argparse.Namespace) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     tuner = Tuner(
         space, directions=_csv(args.directions), storage=args.storage, study_name=args.study, seed=args.seed,
-        acquisition=args.acquisition,
+        acquisition=args.acquisition, heartbeat=args.heartbeat, retries=args.retries,
     )
     print(f"hpo worker {os.getpid()}: study {tuner.study_name!r} on {_redact(args.storage)}", flush=True)
     for _ in range(args.trials):
@@ -331,6 +331,12 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--seed", type=int, default=0, help="the study's seed (the same for every worker)")
     w.add_argument("--acquisition", default="auto")
     w.add_argument("--catch", action="store_true", help="record exceptions in the objective as failed trials and go on")
+    w.add_argument(
+        "--heartbeat", type=int, default=None,
+        help="seconds between heartbeats of the running trial; a trial whose worker stops beating for 3 "
+        "heartbeats is failed as stale by the next ask of any worker",
+    )
+    w.add_argument("--retries", type=int, default=0, help="with --heartbeat: times a stale trial's parameters are retried")
     w.set_defaults(func=_worker)
 
     s = sub.add_parser("studies", help="list the studies in a storage with their best values")

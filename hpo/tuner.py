@@ -10,15 +10,20 @@ the stored study exactly as it was.
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
+import threading
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import optuna
 import torch
-from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage
+from optuna.exceptions import UpdateFinishedTrialError
+from optuna.storages._heartbeat import is_heartbeat_enabled
+from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
@@ -33,6 +38,7 @@ _SPACE_KEY = "hpo:space"
 _SEED_KEY = "hpo:seed"
 _REASON_KEY = "hpo:fail_reason"
 _STATES = {"complete": TrialState.COMPLETE, "fail": TrialState.FAIL}
+_GRACE = 3  # heartbeats a running trial may miss before another process fails it as stale
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,15 @@ def _redact(url: str) -> str:
         return url.split("@")[-1] if "@" in url else url
 
 
-def _open_storage(storage: str | BaseStorage | None) -> BaseStorage:
+def _open_storage(storage: str | BaseStorage | None, heartbeat: int | None = None) -> BaseStorage:
+    if heartbeat is not None:
+        if isinstance(heartbeat, bool) or not isinstance(heartbeat, numbers.Integral) or heartbeat < 1:
+            raise HPOValueError(f"`heartbeat` must be a whole number of seconds >= 1, but got {heartbeat!r}.")
+        if not isinstance(storage, str):
+            raise HPOValueError(
+                "`heartbeat` needs a storage URL (sqlite:///... or postgresql://...), whose trials other "
+                f"processes can find stale, but got storage={storage!r}."
+            )
     if storage is None:
         return InMemoryStorage()
     if isinstance(storage, BaseStorage):
@@ -82,6 +96,10 @@ def _open_storage(storage: str | BaseStorage | None) -> BaseStorage:
     if not isinstance(storage, str):
         raise HPOTypeError(f"`storage` must be None, a URL string or an Optuna storage, but got {storage!r}.")
     try:
+        if heartbeat is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return RDBStorage(storage, heartbeat_interval=int(heartbeat), grace_period=_GRACE * int(heartbeat))
         return RDBStorage(storage)
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy/Optuna raise many types for a bad file
         raise StorageError(
@@ -130,6 +148,11 @@ class Tuner:
         ref_point: With several objectives, the worst value of each that still counts (the
             hypervolume's reference point), in the objectives' units; None infers it from the
             data (:func:`acquisitions.pareto.infer_reference_point`).
+        heartbeat: Seconds between heartbeats of each running trial (needs a storage URL). A
+            trial whose process stops beating for 3 heartbeats (killed, machine lost) is failed
+            as stale by the next ``ask()`` of any process on the study, with that reason.
+        retries: With ``heartbeat``, how many times a stale trial's parameters are queued again;
+            the next ``ask()`` returns them before asking the model.
 
     Example:
         >>> tuner = Tuner({"x": Float(-1.0, 1.0)}, seed=0)
@@ -149,8 +172,14 @@ class Tuner:
         seed: int | None = None,
         n_startup: int | None = None,
         ref_point: Sequence[float] | None = None,
+        heartbeat: int | None = None,
+        retries: int = 0,
     ) -> None:
         self._space = as_search_space(space)
+        if isinstance(retries, bool) or not isinstance(retries, numbers.Integral) or retries < 0:
+            raise HPOValueError(f"`retries >= 0` must hold, but got retries={retries!r}.")
+        self._retries = int(retries)
+        self._beats: dict[int, threading.Event] = {}
         dirs = _directions(directions)
         if ref_point is not None:
             ref_point = _check_numbers("ref_point", ref_point, len(dirs))
@@ -161,7 +190,7 @@ class Tuner:
                 )
         if study_name is not None and not isinstance(study_name, str):
             raise HPOTypeError(f"`study_name` must be a string or None, but got {study_name!r}.")
-        self._storage = _open_storage(storage)
+        self._storage = _open_storage(storage, heartbeat)
         existing = self._existing_study(study_name)
         if existing is not None:
             self._check_resume(existing, dirs)
@@ -286,9 +315,56 @@ class Tuner:
         return [self._ask_one() for _ in range(int(n))]
 
     def _ask_one(self) -> Trial:
-        trial = self._study.ask(fixed_distributions=self._space.to_optuna())
+        self._fail_stale()
+        with warnings.catch_warnings():
+            # Optuna warns that heartbeats are meant for Study.optimize; the Tuner beats itself.
+            warnings.filterwarnings("ignore", message="Heartbeat of storage", category=UserWarning)
+            trial = self._study.ask(fixed_distributions=self._space.to_optuna())
         self._trials[trial.number] = trial
+        self._start_heartbeat(trial._trial_id, trial.number)
         return Trial(number=trial.number, params=dict(trial.params))
+
+    def _start_heartbeat(self, trial_id: int, number: int) -> None:
+        storage = self._study._storage  # Optuna's cache in front of self._storage; it forwards heartbeats
+        interval = storage.get_heartbeat_interval() if is_heartbeat_enabled(storage) else None
+        if interval is None:
+            return
+        stop = threading.Event()
+
+        def beat() -> None:
+            while True:
+                try:
+                    storage.record_heartbeat(trial_id)
+                except Exception:  # noqa: BLE001 - a missed beat is retried; staleness is judged by others
+                    pass
+                if stop.wait(interval):
+                    return
+
+        threading.Thread(target=beat, name=f"hpo-heartbeat-{number}", daemon=True).start()
+        self._beats[number] = stop
+
+    def _fail_stale(self) -> None:
+        """Fail every running trial of the study whose heartbeat stopped, giving the reason, and
+        queue its parameters again if ``retries`` allows (as Optuna's ``fail_stale_trials``, which
+        cannot record a reason: a finished trial's attributes are read-only)."""
+        storage = self._study._storage
+        if not is_heartbeat_enabled(storage):
+            return
+        grace = getattr(self._storage, "grace_period", None) or 2 * storage.get_heartbeat_interval()  # Optuna's default
+        for trial_id in storage._get_stale_trial_ids(self._study._study_id):
+            try:
+                storage.set_trial_system_attr(
+                    trial_id, _REASON_KEY, f"stale: no heartbeat for over {grace} s (its process died or hung)"
+                )
+                if not storage.set_trial_state_values(trial_id, state=TrialState.FAIL):
+                    continue
+            except UpdateFinishedTrialError:
+                continue  # another process failed it first
+            if self._retries:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    retry = RetryHeartbeatStaleTrialCallback(max_retry=self._retries)
+                retry(self._study, copy.deepcopy(storage.get_trial(trial_id)))
 
     def tell(
         self,
@@ -350,6 +426,9 @@ class Tuner:
         else:
             self._study.tell(number, list(vals))
         self._trials.pop(number, None)
+        beat = self._beats.pop(number, None)
+        if beat is not None:
+            beat.set()
         return self._to_trial(self._study._storage.get_trial(trial_id))
 
     def _number(self, trial: Trial | int) -> int:

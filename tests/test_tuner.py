@@ -210,3 +210,79 @@ def test_global_random_state_is_untouched():
     _suggestions(0, n=8)
     torch.testing.assert_close(torch.rand(3), expected_t)
     np.testing.assert_array_equal(np.random.rand(3), expected_n)
+
+
+SLOW_OBJECTIVE = '''
+import os, time
+import hpo
+
+space = {"x": hpo.Float(-2.0, 2.0), "y": hpo.Float(-2.0, 2.0)}
+COUNTER = os.path.join(os.path.dirname(__file__), "calls")
+
+
+def fn(params):
+    calls = int(open(COUNTER).read()) if os.path.exists(COUNTER) else 0
+    with open(COUNTER, "w") as f:
+        f.write(str(calls + 1))
+    if calls == 4:
+        time.sleep(600)  # the fifth trial hangs until the worker is killed
+    return (params["x"] - 0.5) ** 2 + (params["y"] + 0.25) ** 2
+'''
+
+
+def test_killed_worker_trial_is_failed_as_stale_and_retried(tmp_path):
+    import signal
+    import time
+
+    (tmp_path / "slow_objective.py").write_text(SLOW_OBJECTIVE)
+    url = f"sqlite:///{tmp_path / 'crash.db'}"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "hpo.cli", "worker", url, "--study", "crash", "--objective", "slow_objective:fn",
+         "--space", "slow_objective:space", "--trials", "10", "--heartbeat", "1", "--retries", "1"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            calls = tmp_path / "calls"
+            if calls.exists() and calls.read_text() == "5":
+                break
+            assert worker.poll() is None, worker.communicate()
+            time.sleep(0.2)
+        time.sleep(1.5)  # a heartbeat or two of the hanging trial
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("slow_objective", tmp_path / "slow_objective.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    before = hpo.Tuner(module.space, storage=url, study_name="crash")  # no heartbeat: nothing is failed
+    trials = before.trials
+    assert [t.state for t in trials] == ["complete"] * 4 + ["running"]
+    told = {t.number: t.values for t in trials[:4]}
+    best = before.best_trial
+    hung = trials[4]
+    time.sleep(3.5)  # past the grace period of 3 heartbeats
+    resumed = hpo.Tuner(module.space, storage=url, study_name="crash", heartbeat=1, retries=1)
+    retry = resumed.ask()
+    after = {t.number: t for t in resumed.trials}
+    assert after[4].state == "fail" and after[4].reason.startswith("stale: no heartbeat")
+    assert retry.number == 5 and retry.params == hung.params  # the stale trial's parameters, retried
+    assert {n: after[n].values for n in told} == told  # nothing told before the kill is lost
+    assert resumed.best_trial == best
+    resumed.tell(retry, (retry.params["x"] - 0.5) ** 2 + (retry.params["y"] + 0.25) ** 2)
+    assert resumed.trials[5].state == "complete"
+
+
+def test_heartbeat_needs_a_storage_url():
+    with pytest.raises(hpo.HPOValueError, match="storage URL"):
+        hpo.Tuner({"x": hpo.Float(0, 1)}, heartbeat=1)
+    with pytest.raises(hpo.HPOValueError, match="whole number of seconds"):
+        hpo.Tuner({"x": hpo.Float(0, 1)}, storage="sqlite:///:memory:", heartbeat=0)
+    with pytest.raises(hpo.HPOValueError, match="retries >= 0"):
+        hpo.Tuner({"x": hpo.Float(0, 1)}, retries=-1)
