@@ -74,3 +74,15 @@ def test_rag_example_writes_a_feasible_front(tmp_path, monkeypatch):
         assert not any(np.all(np.array(o.values) * signs >= v) and np.any(np.array(o.values) * signs > v) for o in feasible)
     html = Path(out["report"]).read_text()
     assert "quality" in html and (tmp_path / "report" / "pareto.csv").exists()
+
+
+def test_preference_example_respects_the_kl_budget(tmp_path):
+    example = load("05_preference")
+    out = example.main(["--trials", "3", "--small", "--out", str(tmp_path)])
+    tuner, default = out["tuner"], out["default"]
+    assert len(tuner.trials) == 3
+    first = tuner.trials[0]  # constraint = KL - default's KL, recomputed from a fresh evaluation
+    assert first.constraints[0] == pytest.approx(out["task"](first.params).kl - default.kl, abs=1e-9)
+    if out["best"] is not None:
+        assert out["best"].feasible and out["best"].value == max(t.value for t in tuner.trials if t.feasible)
+    assert out["steps"] == default.steps + sum(t.params["steps"] for t in tuner.trials)
