@@ -113,15 +113,18 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+DEMO_PARTS = ("branin", "mixed", "branin_currin", "rag", "preference")
+
+
 def _demo(args: argparse.Namespace) -> int:
-    """Tune the built-in problems with hpo and with random search, side by side; write reports."""
+    """Tune the built-in problems and two real targets (the RAG pipeline, DPO/SPO) with hpo, beside
+    random search (or the default configuration); write reports."""
     import optuna
 
-    from hpo import bench
-    from hpo.report import hypervolume_history, write_report
-    from hpo.tuner import Tuner
-    from objectives.synthetic import get_pareto_problem, get_problem  # the CLI may import objectives, lazily
-
+    parts = _csv(args.only) if args.only else list(DEMO_PARTS)
+    unknown = [p for p in parts if p not in DEMO_PARTS]
+    if unknown:
+        raise HPOError(f"--only must name parts among {list(DEMO_PARTS)}, but got {unknown}.")
     os.makedirs(args.out, exist_ok=True)
     storage = f"sqlite:///{os.path.abspath(os.path.join(args.out, 'demo.db'))}"
     print(f"hpo demo: {args.trials} trials per problem, storage {storage}")
@@ -137,19 +140,51 @@ def _demo(args: argparse.Namespace) -> int:
         return study_name
 
     rows, reports = [], []
-    for name in ("branin", "mixed"):
+    for part in parts:
+        row, report = _DEMOS[part](args, storage, fresh(part))
+        rows.append(row)
+        reports.append(report)
+    print(f"\n{'problem':<14} {'measure':<8} {'hpo':>10} {'baseline':>10}  best (baseline: random search; "
+          "for preference, DPO beta=0.1)")
+    for name, measure, r_hpo, r_base, params in rows:
+        shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in params.items()}
+        print(f"{name:<14} {measure:<8} {r_hpo:>10.4g} {r_base:>10.4g}  {shown}")
+    print()
+    for report in reports:
+        print(f"report: {os.path.abspath(report)}")
+    return 0
+
+
+def _demo_single(name: str):
+    def run(args: argparse.Namespace, storage: str, study_name: str):
+        from hpo import bench
+        from hpo.report import write_report
+        from hpo.tuner import Tuner
+        from objectives.synthetic import get_problem  # the CLI may import objectives, lazily
+
         problem = get_problem(name)
-        tuner = Tuner(problem.space, storage=storage, study_name=fresh(name), seed=args.seed)
+        tuner = Tuner(problem.space, storage=storage, study_name=study_name, seed=args.seed)
         best = tuner.optimize(problem.fn, args.trials, show_progress_bar=sys.stderr.isatty())
         random_run = bench.run_one(problem, "random", args.seed, args.trials)
-        rows.append((name, "regret", best.value - problem.optimum, random_run.regret[-1], best.params))
         report = write_report(tuner.study, os.path.join(args.out, name), optimum=problem.optimum)
-        reports.append(report)
         print(f"  {name:<14} best {best.value:.6g} (optimum {problem.optimum:.6g}); report {report}")
-    # Two objectives: the report shows the Pareto front, observed and predicted, and hypervolume.
+        return (name, "regret", best.value - problem.optimum, random_run.regret[-1], best.params), report
+
+    return run
+
+
+def _demo_pareto(args: argparse.Namespace, storage: str, study_name: str):
+    """Two objectives: the report shows the Pareto front, observed and predicted, and hypervolume."""
+    import optuna
+
+    from hpo import bench
+    from hpo.report import hypervolume_history, write_report
+    from hpo.tuner import Tuner
+    from objectives.synthetic import get_pareto_problem
+
     problem = get_pareto_problem("branin_currin")
     tuner = Tuner(
-        problem.space, directions=["minimize", "minimize"], storage=storage, study_name=fresh(problem.name),
+        problem.space, directions=["minimize", "minimize"], storage=storage, study_name=study_name,
         seed=args.seed, ref_point=problem.ref_point,
     )
     with warnings.catch_warnings():
@@ -159,16 +194,23 @@ def _demo(args: argparse.Namespace) -> int:
     gap = bench.run_one(problem, "random", args.seed, args.trials).regret[-1]
     ours = problem.max_hv - hypervolume_history(tuner.study, problem.ref_point)[0][-1]
     report = write_report(tuner.study, os.path.join(args.out, problem.name), ref_point=problem.ref_point)
-    reports.append(report)
     print(f"  {problem.name:<14} {len(front)} Pareto-optimal trials; report {report}")
-    rows.append((problem.name, "hv-gap", ours, gap, {"pareto trials": len(front)}))
-    # A real target: the RAG pipeline of objectives.rag, three objectives and a safety constraint.
+    return (problem.name, "hv-gap", ours, gap, {"pareto trials": len(front)}), report
+
+
+def _demo_rag(args: argparse.Namespace, storage: str, study_name: str):
+    """A real target: the RAG pipeline of objectives.rag, three objectives and a safety constraint."""
+    import optuna
+
+    from hpo import bench
+    from hpo.report import hypervolume_history, write_report
+    from hpo.tuner import Tuner
     from objectives.rag import SMALL_MODULES, RagPipeline, RagProblem, stdlib_corpus
 
-    rag = RagProblem(RagPipeline(stdlib_corpus(SMALL_MODULES), n_questions=60, seed=args.seed))
+    rag = RagProblem(RagPipeline(stdlib_corpus(SMALL_MODULES), n_questions=20 if args.quick else 60, seed=args.seed))
     ref = [0.0, rag.max_cost, rag.max_latency]
     tuner = Tuner(
-        rag.space, directions=["maximize", "minimize", "minimize"], storage=storage, study_name=fresh("rag"),
+        rag.space, directions=["maximize", "minimize", "minimize"], storage=storage, study_name=study_name,
         seed=args.seed, ref_point=ref,
     )
     with warnings.catch_warnings():
@@ -183,19 +225,46 @@ def _demo(args: argparse.Namespace) -> int:
     ours = rag.max_hv - hypervolume_history(tuner.study, ref)[0][-1]
     gap = bench.run_one(rag, "random", args.seed, args.trials).regret[-1]
     report = write_report(tuner.study, os.path.join(args.out, "rag"), ref_point=ref)
-    reports.append(report)
     front = tuner.pareto_front()
     best = max(front, key=lambda t: t.values[0]).params if front else {}
-    rows.append(("rag", "hv-gap", ours, gap, {"pareto trials": len(front), **best}))
     print(f"  {'rag':<14} {len(front)} Pareto-optimal feasible configurations; report {report}")
-    print(f"\n{'problem':<14} {'measure':<8} {'hpo':>10} {'random':>10}  best")
-    for name, measure, r_hpo, r_rand, params in rows:
-        shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in params.items()}
-        print(f"{name:<14} {measure:<8} {r_hpo:>10.4g} {r_rand:>10.4g}  {shown}")
-    print()
-    for report in reports:
-        print(f"report: {os.path.abspath(report)}")
-    return 0
+    return ("rag", "hv-gap", ours, gap, {"pareto trials": len(front), **best}), report
+
+
+def _demo_preference(args: argparse.Namespace, storage: str, study_name: str):
+    """A training target: DPO/SPO on a small transformer, reward up, KL within the default's."""
+    from hpo.report import write_report
+    from hpo.tuner import Tuner
+    from objectives.preference import DEFAULT, SPACE, PreferenceTask
+
+    sizes = {"n_pairs": 256, "n_eval": 64, "sft_steps": 30} if args.quick else {}
+    task = PreferenceTask(args.seed, **sizes)
+    default = task(DEFAULT)
+    tuner = Tuner(SPACE, directions="maximize", storage=storage, study_name=study_name, seed=args.seed)
+    steps = default.steps
+    for i in range(args.trials):
+        trial = tuner.ask()
+        r = task(trial.params)
+        steps += r.steps
+        tuner.tell(trial, r.reward, constraints=[r.kl - default.kl])
+        print(f"  preference trial {i + 1:>3}/{args.trials}: {trial.params['method']} strength "
+              f"{trial.params['strength']:.3g}, {r.steps} steps: reward {r.reward:.3f}, KL {r.kl:.3f} "
+              f"(budget {default.kl:.3f})", flush=True)
+    feasible = [t for t in tuner.trials if t.state == "complete" and t.feasible]
+    best = max(feasible, key=lambda t: t.value) if feasible else None
+    report = write_report(tuner.study, os.path.join(args.out, "preference"))
+    print(f"  {'preference':<14} {steps} training steps spent; report {report}")
+    shown = {"KL": best.constraints[0] + default.kl, **best.params} if best else {}
+    return ("preference", "reward", best.value if best else float("nan"), default.reward, shown), report
+
+
+_DEMOS = {
+    "branin": _demo_single("branin"),
+    "mixed": _demo_single("mixed"),
+    "branin_currin": _demo_pareto,
+    "rag": _demo_rag,
+    "preference": _demo_preference,
+}
 
 
 def _load(path: str, flag: str):
@@ -302,6 +371,8 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="hpo-report", help="report directory (with the SQLite study)")
     d.add_argument("--trials", type=int, default=30, help="trials per problem")
     d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--only", default="", help=f"comma-separated parts to run, among {','.join(DEMO_PARTS)} (default all)")
+    d.add_argument("--quick", action="store_true", help="smaller real targets (fewer questions, a smaller preference task)")
     d.set_defaults(func=_demo)
 
     r = sub.add_parser("report", help="write a report (HTML, PNG, CSV, Markdown) of a stored study")
