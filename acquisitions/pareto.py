@@ -83,26 +83,25 @@ def hypervolume(Y: torch.Tensor, ref_point: torch.Tensor) -> float:
 
 
 def infer_reference_point(Y: torch.Tensor, scale: float = 0.1) -> torch.Tensor:
-    """The reference point when the user gives none: ``nadir - scale * (ideal - nadir)``.
+    """The reference point when the user gives none: ``worst - scale * (best - worst)``.
 
-    Nadir and ideal are the worst and best values of the Pareto-optimal rows of ``Y`` (Ishibuchi
-    et al. 2011 found ``scale = 0.1`` robust). Where an objective's range on the front is zero
-    (one Pareto point, or all equal in it), the range over all rows is used, and where that is
-    zero too, ``max(|nadir|, 1)``.
+    Worst and best are each objective's extremes over all rows of ``Y`` (larger is better), so
+    every observed point, and each end of the front, adds hypervolume; ``scale = 0.1`` is the
+    usual margin (Optuna's GPSampler puts it 10% beyond the worst standardised value). A
+    reference drawn from the front alone (its nadir) shrinks with the front and can trap the
+    search at one end of it (ZDT1: median gap 8.3 against 0.38, see the several-objectives
+    note). Where an objective is constant, the margin is ``scale * max(|worst|, 1)``.
 
     Args:
         Y: A ``n x m``-dim Tensor of (feasible) objective values, ``n >= 1``.
-        scale: The fraction of the front's range below the nadir.
+        scale: The margin below the worst value, as a fraction of the observed range.
 
     Returns:
-        A ``m``-dim Tensor, strictly below every Pareto-optimal row.
+        A ``m``-dim Tensor, strictly below every row.
     """
-    front = Y[non_dominated(Y)]
-    nadir, ideal = front.min(dim=0).values, front.max(dim=0).values
-    span = ideal - nadir
-    span = torch.where(span > 0, span, Y.max(dim=0).values - Y.min(dim=0).values)
-    span = torch.where(span > 0, span, nadir.abs().clamp_min(1.0))
-    return nadir - scale * span
+    worst, best = Y.min(dim=0).values, Y.max(dim=0).values
+    span = torch.where(best > worst, best - worst, worst.abs().clamp_min(1.0))
+    return worst - scale * span
 
 
 def log_ehvi(

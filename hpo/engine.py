@@ -13,9 +13,13 @@ Choosing the acquisition is the table ``ACQUISITIONS`` plus one rule for ``"auto
     noisy observations       -> "nei"  (noisy log expected improvement)
     otherwise                -> "ei"   (log expected improvement over the best observed value)
 where "noisy" means the fitted noise standard deviation exceeds ``Settings.noise_threshold``
-times the output's standard deviation (of some objective). With one objective its values are Yeo-Johnson-warped
-before modelling (:func:`hpo.surrogate.warp_outputs`); with several they are not, so that
-hypervolumes are those of the user's units.
+times the output's standard deviation (of some objective). Each objective's values are
+Yeo-Johnson-warped before modelling (:class:`hpo.surrogate.OutputWarp`); the warp is monotone, so
+the best point and the Pareto-optimal set are the same on either scale. With several objectives,
+hypervolumes are measured on the warped scale, the reference point (given, or inferred as in
+:func:`acquisitions.pareto.infer_reference_point`) mapped there too: the warp spreads out the
+values near the front that a long tail of poor trials would otherwise squeeze together (on ZDT1,
+median hypervolume gap 0.055 warped vs 0.38 unwarped, 5 seeds; see the several-objectives note).
 
 With constraints, and before any feasible observation, every step first asks whether CONFIG's
 optimistic feasible set is empty (``min_x max_i LCB_i(x) > 0`` at the declaration multiplier,
@@ -49,7 +53,7 @@ from acquisitions.kg import current_best_mean, knowledge_gradient
 from acquisitions.pareto import MAX_HV_OBJECTIVES, infer_reference_point, log_ehvi, log_nehvi, parego
 from hpo.errors import HPOValueError
 from hpo.space import SearchSpace
-from hpo.surrogate import SurrogateCache, fit_model, noise_ratio, warp_outputs
+from hpo.surrogate import OutputWarp, SurrogateCache, fit_model, noise_ratio
 
 __all__ = [
     "Settings",
@@ -332,6 +336,7 @@ AUTO_CONSTRAINED = "cei"
 
 _MAX_DISCRETE_VALUES = 20
 # Local starts: the best observed points, each perturbed by this fraction of the range.
+_HUGE = 1e100
 _N_INCUMBENTS = 2
 _LOCAL_WIDTH = 0.01
 
@@ -468,6 +473,11 @@ def _check(space: SearchSpace, X, Y, C, X_pending):
             raise HPOValueError("constraint values must be finite or NaN (unknown), but got inf.")
         if C.shape[1] == 0 or np.isnan(C).any(axis=1).all():
             C = None
+        else:
+            # A column reaching past _HUGE in magnitude is divided by its largest magnitude, which
+            # keeps every sign (hence feasibility) and keeps the GP's standardisation from overflowing.
+            peak = np.nanmax(np.abs(C), axis=0)
+            C = C / np.where(peak > _HUGE, peak, 1.0)
     P = None
     if X_pending is not None and len(X_pending):
         P = np.asarray(X_pending, dtype=np.float64).reshape(-1, d)
@@ -524,7 +534,8 @@ def suggest(
         torch.manual_seed(seed)
         tensor = lambda a: torch.as_tensor(a, dtype=torch.float64)  # noqa: E731
         bounds, cat_dims = tensor(space.bounds), sorted(space.categorical_dims)
-        train_X, train_Y = tensor(X), tensor(warp_outputs(Y) if m == 1 else Y)
+        warp = OutputWarp.fit(Y)
+        train_X, train_Y = tensor(X), tensor(warp(Y))
         labels = ["objective"] if m == 1 else [f"objective {j}" for j in range(m)]
         model = fit_model(train_X, train_Y, bounds=bounds, cat_dims=cat_dims, cache=cache, labels=labels)
         cmodel, k, feasible_Y = None, 0, train_Y[:0]
@@ -555,16 +566,24 @@ def suggest(
             model=model, constraint_model=cmodel, n_constraints=k, train_X=train_X, train_Y=train_Y,
             feasible_Y=feasible_Y, X_pending=None if P is None else tensor(P), bounds=bounds,
             settings=settings, seed=seed,
-            ref_point=None if m == 1 else _reference(ref_point, train_Y, feasible_Y),
+            ref_point=None if m == 1 else _reference(None if ref_point is None else warp(ref_point), train_Y, feasible_Y),
         )
         entry = ACQUISITIONS[name]
-        incumbents = None
-        if m == 1 and len(feasible_Y if C is not None else train_Y):
-            pool_X = train_X[torch.as_tensor(feasible)] if C is not None else train_X
-            pool_Y = feasible_Y if C is not None else train_Y
-            incumbents = pool_X[torch.argsort(pool_Y[:, 0], descending=True)[:_N_INCUMBENTS]]
+        pool_X = train_X[torch.as_tensor(feasible)] if C is not None else train_X
+        incumbents = _incumbents(pool_X, feasible_Y if C is not None else train_Y)
         x = _optimize(entry.build(step), space, settings, relax=entry.one_shot, incumbents=incumbents, seed=seed)
     return Suggestion(x=space.round(x.numpy())[0], acquisition=name)
+
+
+def _incumbents(X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor | None:
+    """The local starts of :func:`_optimize`: the ``_N_INCUMBENTS`` best rows of ``X`` with one
+    objective; with several, the best row for each objective (the ends of the observed front, where
+    a hypervolume gains most and random starts rarely reach). None without (feasible) rows."""
+    if not len(Y):
+        return None
+    if Y.shape[-1] == 1:
+        return X[torch.argsort(Y[:, 0], descending=True)[:_N_INCUMBENTS]]
+    return X[torch.unique(Y.argmax(dim=0))]
 
 
 @contextlib.contextmanager

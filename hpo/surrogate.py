@@ -36,7 +36,7 @@ from gpytorch.priors import GammaPrior
 
 from hpo.errors import HPOWarning
 
-__all__ = ["SurrogateCache", "fit_model", "noise_ratio", "warp_outputs"]
+__all__ = ["OutputWarp", "SurrogateCache", "fit_model", "noise_ratio", "warp_outputs"]
 
 # Noise floor in standardised units. BoTorch's default (1e-4) keeps a deterministic objective's
 # posterior from interpolating closely. With 1e-6 the model could not tell apart values within
@@ -195,27 +195,59 @@ def noise_ratio(model) -> float:
     return max(min(float(m.likelihood.noise.detach().max()), 1.0) ** 0.5 for m in models)
 
 
-def warp_outputs(Y: np.ndarray) -> np.ndarray:
-    """Standardise each column of ``n x m`` outputs, then Yeo-Johnson-warp it towards a Gaussian.
+@dataclass(frozen=True)
+class OutputWarp:
+    """A per-column monotone map fitted to ``n x m`` outputs: standardise, then Yeo-Johnson-warp
+    towards a Gaussian and standardise again.
 
     Objectives of training runs are skewed (a few diverged runs with huge losses, many runs close
-    to the best); a stationary GP fits them badly. The warp is monotone, so the order of
-    configurations, and hence the maximiser of expected improvement computed on the warped
-    scale, is kept (HEBO, Cowen-Rivers et al., 2022, uses the same power transform). The
-    exponent is the maximum-likelihood one, clipped to ``_WARP_LAMBDA``.
+    to the best); a stationary GP fits them badly. The warp is monotone per column, so the order of
+    configurations and the Pareto-optimal set are kept, and EI or hypervolume improvement computed
+    on the warped scale favours the same regions (HEBO, Cowen-Rivers et al., 2022, uses the same
+    power transform). The exponent is the maximum-likelihood one, clipped to ``_WARP_LAMBDA``.
+    Being fitted, it maps other points too, e.g. a user's hypervolume reference point.
     """
-    Y = np.asarray(Y, dtype=np.float64)
-    out = np.empty_like(Y)
-    for j in range(Y.shape[1]):
-        y = Y[:, j]
-        sd = y.std()
-        z = (y - y.mean()) / sd if sd > 0 else y - y.mean()
-        if len(z) >= 3 and sd > 0:
+
+    scale: np.ndarray  # (m,), each column's largest magnitude (1 if 0): no overflow near 1e308
+    mean: np.ndarray  # (m,), of the scaled column
+    sd: np.ndarray  # (m,), of the scaled column, 1 where it is constant
+    lam: np.ndarray  # (m,), NaN where a column is not warped
+    warped_mean: np.ndarray  # (m,)
+    warped_sd: np.ndarray  # (m,)
+
+    @classmethod
+    def fit(cls, Y: np.ndarray) -> "OutputWarp":
+        Y = np.asarray(Y, dtype=np.float64)
+        m = Y.shape[1]
+        scale = np.abs(Y).max(axis=0) if len(Y) else np.ones(m)
+        scale = np.where(scale > 0, scale, 1.0)
+        Y = Y / scale
+        mean, sd = Y.mean(axis=0), Y.std(axis=0)
+        sd = np.where(sd > 0, sd, 1.0)
+        lam, wm, ws = np.full(m, np.nan), np.zeros(m), np.ones(m)
+        for j in range(m):
+            z = (Y[:, j] - mean[j]) / sd[j]
+            if len(z) < 3 or not z.std() > 0:
+                continue
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # overflow while bracketing lambda; checked below
-                lam = float(np.clip(stats.yeojohnson_normmax(z), *_WARP_LAMBDA))
-                w = stats.yeojohnson(z, lmbda=lam)
+                candidate = float(np.clip(stats.yeojohnson_normmax(z), *_WARP_LAMBDA))
+                w = stats.yeojohnson(z, lmbda=candidate)
             if np.all(np.isfinite(w)) and w.std() > 0:
-                z = (w - w.mean()) / w.std()
-        out[:, j] = z
-    return out
+                lam[j], wm[j], ws[j] = candidate, w.mean(), w.std()
+        return cls(scale, mean, sd, lam, wm, ws)
+
+    def __call__(self, Y: np.ndarray) -> np.ndarray:
+        """The warped values of a ``k x m`` (or ``m``) array."""
+        Y = np.asarray(Y, dtype=np.float64)
+        out = (Y / self.scale - self.mean) / self.sd
+        for j in np.flatnonzero(np.isfinite(self.lam)):
+            with np.errstate(all="ignore"):
+                column = stats.yeojohnson(out[..., j], lmbda=self.lam[j])
+            out[..., j] = (column - self.warped_mean[j]) / self.warped_sd[j]
+        return out
+
+
+def warp_outputs(Y: np.ndarray) -> np.ndarray:
+    """:class:`OutputWarp` fitted to ``Y`` and applied to it."""
+    return OutputWarp.fit(Y)(Y)

@@ -436,6 +436,8 @@ class Tuner:
             return trial.number
         if isinstance(trial, bool) or not isinstance(trial, numbers.Integral):
             raise HPOTypeError(f"`trial` must be an hpo.Trial or a trial number, but got {trial!r}.")
+        if not 0 <= trial < 2**63:  # beyond any storage's integers
+            raise TrialStateError(f"trial {trial} is not a trial of study {self.study_name!r}.")
         return int(trial)
 
     def _frozen(self, number: int) -> FrozenTrial:

@@ -48,12 +48,16 @@ def test_non_dominated_matches_brute_force(points):
     assert torch.nonzero(non_dominated(Y)).flatten().tolist() == _brute_force_front(Y)
 
 
-def test_inferred_reference_point_is_a_tenth_of_the_front_range_below_its_nadir():
-    Y = torch.tensor([[1.0, 3.0], [2.0, 2.0], [3.0, 1.0], [0.0, 0.0]], dtype=torch.float64)
-    torch.testing.assert_close(infer_reference_point(Y), torch.tensor([0.8, 0.8], dtype=torch.float64))
-    # One Pareto point: the range over all observations is used.
-    Y = torch.tensor([[4.0, 4.0], [2.0, 0.0]], dtype=torch.float64)
-    torch.testing.assert_close(infer_reference_point(Y), torch.tensor([3.8, 3.6], dtype=torch.float64))
+def test_inferred_reference_point_is_a_tenth_of_the_range_below_the_worst():
+    Y = torch.tensor([[1.0, 3.0], [2.0, 2.0], [3.0, 1.0], [0.0, 0.5]], dtype=torch.float64)
+    # worst (0, 0.5), best (3, 3): 0 - 0.3 and 0.5 - 0.25.
+    torch.testing.assert_close(infer_reference_point(Y), torch.tensor([-0.3, 0.25], dtype=torch.float64))
+    # A constant objective: a tenth of max(|worst|, 1) below it.
+    Y = torch.tensor([[4.0, 5.0], [2.0, 5.0]], dtype=torch.float64)
+    torch.testing.assert_close(infer_reference_point(Y), torch.tensor([1.8, 4.5], dtype=torch.float64))
+    # Every row, not only the front, is strictly above it.
+    Y = torch.randn(30, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    assert (Y > infer_reference_point(Y)).all()
 
 
 @pytest.mark.parametrize("name", sorted(synthetic.PARETO))
