@@ -9,6 +9,10 @@ STAMP := $(VENV)/.installed
 .PHONY: run test install bench clean
 
 $(STAMP): pyproject.toml constraints.txt
+	@# The scale-out tests start a PostgreSQL server from the Debian package's binaries.
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		(apt-get install -y -qq postgresql >/dev/null 2>&1 || sudo -n apt-get install -y -qq postgresql >/dev/null 2>&1) || \
+		echo "warning: PostgreSQL could not be installed (apt-get install postgresql); tests/test_scale.py will fail"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) torch==2.13.0
 	$(PIP) -e '.[dev]'

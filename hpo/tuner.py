@@ -14,6 +14,7 @@ import copy
 import math
 import numbers
 import threading
+import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ _SPACE_KEY = "hpo:space"
 _SEED_KEY = "hpo:seed"
 _REASON_KEY = "hpo:fail_reason"
 _STATES = {"complete": TrialState.COMPLETE, "fail": TrialState.FAIL}
+_OPEN_ATTEMPTS = 5
 _GRACE = 3  # heartbeats a running trial may miss before another process fails it as stale
 
 
@@ -95,16 +97,24 @@ def _open_storage(storage: str | BaseStorage | None, heartbeat: int | None = Non
         return storage
     if not isinstance(storage, str):
         raise HPOTypeError(f"`storage` must be None, a URL string or an Optuna storage, but got {storage!r}.")
-    try:
-        if heartbeat is not None:
+    kwargs = {} if heartbeat is None else {"heartbeat_interval": int(heartbeat), "grace_period": _GRACE * int(heartbeat)}
+    for attempt in range(_OPEN_ATTEMPTS):
+        try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return RDBStorage(storage, heartbeat_interval=int(heartbeat), grace_period=_GRACE * int(heartbeat))
-        return RDBStorage(storage)
-    except Exception as exc:  # noqa: BLE001 - SQLAlchemy/Optuna raise many types for a bad file
-        raise StorageError(
-            f"cannot open storage {_redact(storage)!r}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
-        ) from None
+                return RDBStorage(storage, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - SQLAlchemy/Optuna raise many types for a bad file
+            # Workers starting together on a new database race to create its tables; the losers
+            # see a unique-key violation or a lock, and find the tables made when they try again.
+            transient = type(exc).__name__ in ("IntegrityError", "OperationalError", "ProgrammingError") and any(
+                m in str(exc) for m in ("UNIQUE", "duplicate key", "already exists", "locked")
+            )
+            if transient and attempt + 1 < _OPEN_ATTEMPTS:
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            raise StorageError(
+                f"cannot open storage {_redact(storage)!r}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+            ) from None
 
 
 def _directions(directions: str | Sequence[str]) -> list[str]:

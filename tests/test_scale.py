@@ -1,0 +1,144 @@
+"""Many workers, one study: 4 `hpo worker` processes x 25 trials on PostgreSQL and on SQLite.
+
+The PostgreSQL server is started here on loopback from the Debian package's binaries (the
+Makefile installs `postgresql` when missing), with its data directory in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from itertools import combinations
+
+import numpy as np
+import pytest
+
+import hpo
+from objectives.synthetic import hartmann6
+
+WORKERS, TRIALS = 4, 25
+
+
+def _pg_bin() -> str | None:
+    found = shutil.which("initdb")
+    candidates = ([os.path.dirname(os.path.realpath(found))] if found else []) + sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"), reverse=True
+    )
+    return next((d for d in candidates if os.path.exists(os.path.join(d, "pg_ctl"))), None)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    pg = _pg_bin()
+    assert pg is not None, "PostgreSQL's initdb/pg_ctl were not found: install the Debian package postgresql"
+    base = tempfile.mkdtemp(prefix="hpo-pg-")
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: run it as the package's user
+        import pwd
+
+        user = pwd.getpwnam("postgres")
+        os.chown(base, user.pw_uid, user.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, port = os.path.join(base, "data"), _free_port()
+
+    def run(*cmd: str) -> None:
+        subprocess.run([*as_user, *cmd], check=True, capture_output=True, text=True, timeout=120)
+
+    run(f"{pg}/initdb", "-D", data, "-A", "trust", "-U", "hpo", "--no-sync")
+    run(f"{pg}/pg_ctl", "-D", data, "-l", os.path.join(base, "log"), "-w", "start",
+        "-o", f"-p {port} -h 127.0.0.1 -k {base} -F")
+    try:
+        run(f"{pg}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "hpo", "hpo")
+        yield f"postgresql+psycopg2://hpo:not-a-real-secret@127.0.0.1:{port}/hpo"
+    finally:
+        subprocess.run([*as_user, f"{pg}/pg_ctl", "-D", data, "-m", "fast", "stop"], capture_output=True, timeout=120)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+OBJECTIVE = '''
+import json, os, time
+from objectives.synthetic import hartmann6
+
+problem = hartmann6()
+space = problem.space
+
+
+def fn(params):
+    """Hartmann6, taking 0.2 s like a (very) short training run; logs when it ran."""
+    start = time.time()
+    time.sleep(0.2)
+    with open(os.path.join(os.path.dirname(__file__), f"evals-{os.getpid()}.jsonl"), "a") as f:
+        f.write(json.dumps({"start": start, "end": time.time(), "params": params}) + "\\n")
+    return problem.fn(params)
+'''
+
+
+def _four_workers(url: str, study: str, workdir) -> list[str]:
+    (workdir / "slow_h6.py").write_text(OBJECTIVE)
+    cmd = [sys.executable, "-m", "hpo.cli", "worker", url, "--study", study,
+           "--objective", "slow_h6:fn", "--space", "slow_h6:space", "--trials", str(TRIALS)]
+    procs = [
+        subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(WORKERS)
+    ]
+    outputs = [p.communicate(timeout=900) for p in procs]
+    assert [p.returncode for p in procs] == [0] * WORKERS, [err[-2000:] for _, err in outputs]
+    return [out for out, _ in outputs]
+
+
+def _check_study(url: str, study: str, outputs: list[str], workdir) -> dict:
+    import json
+
+    problem = hartmann6()
+    tuner = hpo.Tuner(problem.space, storage=url, study_name=study)
+    trials = tuner.trials
+    n = WORKERS * TRIALS
+    # Exactly n finished trials, none lost, each number once, each worker with its own 25.
+    assert len(trials) == n and all(t.state == "complete" for t in trials)
+    assert sorted(t.number for t in trials) == list(range(n))
+    told = [[int(l.split()[1].rstrip(":")) for l in out.splitlines() if l.startswith("  trial")] for out in outputs]
+    assert all(len(t) == TRIALS for t in told) and sorted(sum(told, [])) == list(range(n))
+    assert all(abs(t.values[0] - problem.fn(t.params)) < 1e-12 for t in trials)
+    # No near-duplicates among evaluations that ran at the same time (unit-cube distance).
+    evals = [json.loads(line) for path in workdir.glob("evals-*.jsonl") for line in path.read_text().splitlines()]
+    assert len(evals) == n
+    overlapping, closest = 0, np.inf
+    for a, b in combinations(evals, 2):
+        if a["start"] < b["end"] and b["start"] < a["end"]:
+            overlapping += 1
+            xa, xb = problem.space.encode(a["params"]), problem.space.encode(b["params"])
+            closest = min(closest, float(np.linalg.norm(xa - xb)))
+    assert overlapping >= 20 and closest > 1e-3, (overlapping, closest)
+    return {"overlapping pairs": overlapping, "closest": closest, "best": tuner.best_trial.value}
+
+
+def test_four_workers_on_postgresql(postgres_url, tmp_path):
+    outputs = _four_workers(postgres_url, "pg-shared", tmp_path)  # the workers race to create the study
+    print(_check_study(postgres_url, "pg-shared", outputs, tmp_path))
+
+
+def test_four_workers_on_sqlite(tmp_path):
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    outputs = _four_workers(url, "sqlite-shared", tmp_path)
+    print(_check_study(url, "sqlite-shared", outputs, tmp_path))
+
+
+def test_postgres_password_is_not_printed(postgres_url, capsys):
+    from hpo.cli import main
+
+    assert main(["studies", postgres_url]) == 0
+    hpo.Tuner({"x": hpo.Float(0, 1)}, storage=postgres_url, study_name="secret-check", seed=0)
+    assert main(["studies", postgres_url]) == 0
+    out = capsys.readouterr()
+    assert "secret-check" in out.out and "not-a-real-secret" not in out.out + out.err
