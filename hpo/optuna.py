@@ -116,6 +116,17 @@ class OptunaSampler(BaseSampler):
         self._lock = threading.RLock()
         self.last_acquisition: str | None = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Picklable (Ray Tune checkpoints its searcher, joblib ships samplers): the lock is
+        # recreated, and the warm-start caches, only an optimisation, start empty.
+        state = self.__dict__.copy()
+        state["_lock"], state["_caches"] = None, {}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
     @property
     def seed(self) -> int:
         return self._seed
