@@ -578,15 +578,16 @@ def suggest(
         x = _optimize(acqf, space, settings, relax=entry.one_shot, incumbents=incumbents, seed=seed)
         x = torch.as_tensor(space.round(x.numpy()), dtype=torch.float64)
         if step.X_pending is not None:
-            x = _away_from_pending(acqf, x, space, step.X_pending, seed=seed)
+            x = _away_from_pending(None if entry.one_shot else acqf, x, space, step.X_pending, seed=seed)
     return Suggestion(x=x.numpy()[0], acquisition=name)
 
 
 def _away_from_pending(
-    acqf: AcquisitionFunction, x: torch.Tensor, space: SearchSpace, X_pending: torch.Tensor, *, seed: int
+    acqf: AcquisitionFunction | None, x: torch.Tensor, space: SearchSpace, X_pending: torch.Tensor, *, seed: int
 ) -> torch.Tensor:
     """``x`` (``1 x d``), unless it lies within ``MIN_DISTANCE`` of a pending point: then the best of
-    512 scrambled-Sobol points that do not.
+    512 scrambled-Sobol points that do not (by ``acqf``; for a one-shot acquisition such as KG,
+    whose inputs carry fantasy points, None: the one farthest from the pending points).
 
     Where the acquisition is flat (late in a run, or far from the data) its maximiser can be the
     pending point itself, often a corner of the box; two workers would then train the same
@@ -605,8 +606,11 @@ def _away_from_pending(
     candidates = candidates[~near(candidates)]
     if not len(candidates):
         return x
-    with torch.no_grad():
-        values = acqf(candidates.unsqueeze(1))
+    if acqf is None:
+        values = torch.cdist((candidates - bounds[0]) / width, (X_pending - bounds[0]) / width).min(dim=-1).values
+    else:
+        with torch.no_grad():
+            values = acqf(candidates.unsqueeze(1))
     return candidates[int(torch.argmax(values))].unsqueeze(0)
 
 

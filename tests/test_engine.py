@@ -144,3 +144,20 @@ def test_a_linear_objective_fits_without_warning_and_interpolates():
     with torch.no_grad():
         mean = model.posterior(torch.tensor([[0.37]], dtype=torch.float64)).mean
     torch.testing.assert_close(mean, torch.tensor([[0.37, 0.63]], dtype=torch.float64), atol=1e-2, rtol=0)
+
+
+@pytest.mark.parametrize("acquisition", ["ei", "nei", "kg"])
+def test_no_suggestion_at_a_pending_point(acquisition):
+    """Asked again with its own suggestion pending, the engine moves at least MIN_DISTANCE away."""
+    from hpo.engine import MIN_DISTANCE, Settings, suggest
+    from objectives.synthetic import get_problem
+
+    problem = get_problem("branin")
+    rng = np.random.default_rng(0)
+    X = problem.space.sample_unit(rng.random((8, 2)))
+    Y = -np.array([problem.fn(problem.space.decode(x)) for x in X])
+    settings = Settings(acquisition=acquisition)
+    first = suggest(problem.space, X, Y, settings=settings, seed=1).x
+    second = suggest(problem.space, X, Y, X_pending=first[None, :], settings=settings, seed=1).x
+    width = problem.space.bounds[1] - problem.space.bounds[0]
+    assert np.linalg.norm((second - first) / width) >= MIN_DISTANCE
