@@ -127,7 +127,7 @@ def _demo(args: argparse.Namespace) -> int:
         raise HPOError(f"--only must name parts among {list(DEMO_PARTS)}, but got {unknown}.")
     os.makedirs(args.out, exist_ok=True)
     storage = f"sqlite:///{os.path.abspath(os.path.join(args.out, 'demo.db'))}"
-    print(f"hpo demo: {args.trials} trials per problem, storage {storage}")
+    print(f"hpo demo: {args.trials} trials per problem (at most {args.target_trials} on the real targets), storage {storage}")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
     def fresh(name: str) -> str:
@@ -216,14 +216,15 @@ def _demo_rag(args: argparse.Namespace, storage: str, study_name: str):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         tuner.study.set_metric_names(["quality (F1)", "cost ($/1k questions)", "latency (ms)"])
-    for i in range(args.trials):
+    trials = min(args.trials, args.target_trials)
+    for i in range(trials):
         trial = tuner.ask()
         r = rag.result(trial.params)
         tuner.tell(trial, [r.quality, r.cost, r.latency], constraints=[r.unsafe - rag.max_unsafe])
-        print(f"  rag trial {i + 1:>3}/{args.trials}: F1 {r.quality:.3f}, ${r.cost:.3f}/1k, {r.latency:.1f} ms, "
+        print(f"  rag trial {i + 1:>3}/{trials}: F1 {r.quality:.3f}, ${r.cost:.3f}/1k, {r.latency:.1f} ms, "
               f"unsafe {r.unsafe:.2f}", flush=True)
     ours = rag.max_hv - hypervolume_history(tuner.study, ref)[0][-1]
-    gap = bench.run_one(rag, "random", args.seed, args.trials).regret[-1]
+    gap = bench.run_one(rag, "random", args.seed, trials).regret[-1]
     report = write_report(tuner.study, os.path.join(args.out, "rag"), ref_point=ref)
     front = tuner.pareto_front()
     best = max(front, key=lambda t: t.values[0]).params if front else {}
@@ -242,12 +243,13 @@ def _demo_preference(args: argparse.Namespace, storage: str, study_name: str):
     default = task(DEFAULT)
     tuner = Tuner(SPACE, directions="maximize", storage=storage, study_name=study_name, seed=args.seed)
     steps = default.steps
-    for i in range(args.trials):
+    trials = min(args.trials, args.target_trials)
+    for i in range(trials):
         trial = tuner.ask()
         r = task(trial.params)
         steps += r.steps
         tuner.tell(trial, r.reward, constraints=[r.kl - default.kl])
-        print(f"  preference trial {i + 1:>3}/{args.trials}: {trial.params['method']} strength "
+        print(f"  preference trial {i + 1:>3}/{trials}: {trial.params['method']} strength "
               f"{trial.params['strength']:.3g}, {r.steps} steps: reward {r.reward:.3f}, KL {r.kl:.3f} "
               f"(budget {default.kl:.3f})", flush=True)
     feasible = [t for t in tuner.trials if t.state == "complete" and t.feasible]
@@ -372,6 +374,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--trials", type=int, default=30, help="trials per problem")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--only", default="", help=f"comma-separated parts to run, among {','.join(DEMO_PARTS)} (default all)")
+    d.add_argument("--target-trials", type=int, default=20, help="at most this many trials on each real target")
     d.add_argument("--quick", action="store_true", help="smaller real targets (fewer questions, a smaller preference task)")
     d.set_defaults(func=_demo)
 
