@@ -337,11 +337,12 @@ AUTO_CONSTRAINED = "cei"
 
 _MAX_DISCRETE_VALUES = 20
 # Local starts: the best observed points, each perturbed by this fraction of the range.
-_HUGE = 1e100
-MIN_DISTANCE = 1e-2
-"""No suggestion lies closer than this to a pending point (Euclidean, in the unit cube)."""
 _N_INCUMBENTS = 2
 _LOCAL_WIDTH = 0.01
+# Constraint columns beyond this magnitude are scaled down before modelling (see _check).
+_HUGE = 1e100
+MIN_DISTANCE = 1e-2
+"""No suggestion lies closer than this to a pending point (``SearchSpace.unit_distance``)."""
 
 
 def _optimize(
@@ -593,21 +594,18 @@ def _away_from_pending(
     pending point itself, often a corner of the box; two workers would then train the same
     configuration (seen with 4 workers on Hartmann6, see the scale-out note).
     """
-    bounds = torch.as_tensor(space.bounds, dtype=torch.float64)
-    width = torch.where(bounds[1] > bounds[0], bounds[1] - bounds[0], torch.ones_like(bounds[0]))
-
-    def near(X: torch.Tensor) -> torch.Tensor:
-        return torch.cdist((X - bounds[0]) / width, (X_pending - bounds[0]) / width).min(dim=-1).values < MIN_DISTANCE
-
-    if not bool(near(x)[0]):
+    pending = X_pending.numpy()
+    if space.unit_distance(x.numpy(), pending)[0] >= MIN_DISTANCE:
         return x
     sobol = qmc.Sobol(d=len(space), scramble=True, rng=np.random.default_rng([seed, 17]))
-    candidates = torch.as_tensor(space.round(space.sample_unit(sobol.random(512))), dtype=torch.float64)
-    candidates = candidates[~near(candidates)]
+    candidates = space.round(space.sample_unit(sobol.random(512)))
+    gaps = space.unit_distance(candidates, pending)
+    candidates, gaps = candidates[gaps >= MIN_DISTANCE], gaps[gaps >= MIN_DISTANCE]
     if not len(candidates):
         return x
+    candidates = torch.as_tensor(candidates, dtype=torch.float64)
     if acqf is None:
-        values = torch.cdist((candidates - bounds[0]) / width, (X_pending - bounds[0]) / width).min(dim=-1).values
+        values = torch.as_tensor(gaps)
     else:
         with torch.no_grad():
             values = acqf(candidates.unsqueeze(1))

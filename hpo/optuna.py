@@ -193,24 +193,10 @@ class OptunaSampler(BaseSampler):
         return params
 
     def _clashes(self, study: Study, trial: FrozenTrial, space: SearchSpace, x: np.ndarray) -> bool:
-        """Whether another running trial has published a point within ``MIN_DISTANCE`` of ``x``
-        (distance in the unit cube of the encoded space)."""
-        bounds = space.bounds
-        width = np.where(bounds[1] > bounds[0], bounds[1] - bounds[0], 1.0)
+        """Whether another running trial has published a point within ``MIN_DISTANCE`` of ``x``."""
         running = study._get_trials(deepcopy=False, use_cache=False, states=(TrialState.RUNNING,))
-        for t in running:
-            if t.number == trial.number:
-                continue
-            params = _params_of(t)
-            if not all(k in params for k in space):
-                continue
-            try:
-                other = space.encode({k: params[k] for k in space})
-            except HPOValueError:
-                continue
-            if np.linalg.norm((other - x) / width) < MIN_DISTANCE:
-                return True
-        return False
+        others = [e for t in running if t.number != trial.number and (e := _encoded(t, space)) is not None]
+        return bool(others) and space.unit_distance(x[None, :], np.array(others))[0] < MIN_DISTANCE
 
     def _record_infeasibility(self, study: Study, trial: FrozenTrial, space: SearchSpace, evidence, C) -> None:
         storage, key = study._storage, INFEASIBLE_KEY
@@ -247,14 +233,7 @@ class OptunaSampler(BaseSampler):
         signs = _signs(study)
         done, bad, pending = [], [], []
         for t in trials:
-            if t.number == trial.number:
-                continue
-            params = _params_of(t)
-            if not all(k in params for k in space):
-                continue
-            try:
-                x = space.encode({k: params[k] for k in space})
-            except HPOValueError:  # a value outside the current (e.g. narrowed) space
+            if t.number == trial.number or (x := _encoded(t, space)) is None:
                 continue
             if t.state == TrialState.COMPLETE and t.values is not None and all(map(math.isfinite, t.values)):
                 done.append((x, signs * np.array(t.values), t.constraints))
@@ -311,6 +290,18 @@ def _signs(study: Study) -> np.ndarray:
 def _constraint_order(key: str) -> tuple[int, str]:
     """Constraints named "0", "1", ... (positional) sort numerically, before named ones."""
     return (int(key), "") if key.isdigit() else (1 << 30, key)
+
+
+def _encoded(trial: FrozenTrial, space: SearchSpace) -> np.ndarray | None:
+    """The trial's point in ``space``'s encoding, or None if it lacks a parameter of the space or
+    has a value outside it (e.g. a narrowed space)."""
+    params = _params_of(trial)
+    if not all(k in params for k in space):
+        return None
+    try:
+        return space.encode({k: params[k] for k in space})
+    except HPOValueError:
+        return None
 
 
 def _params_of(trial: FrozenTrial) -> dict[str, Any]:

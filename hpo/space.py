@@ -371,6 +371,14 @@ class SearchSpace(Mapping[str, Param]):
                 X[:, i] = p.low + np.minimum(np.floor(U[:, i] * n), n - 1) * p.step
         return self.round(X)
 
+    def unit_distance(self, X: np.ndarray, P: np.ndarray) -> np.ndarray:
+        """For each encoded row of ``X`` (``n x d``), the Euclidean distance to the nearest encoded
+        row of ``P`` (``p x d``, ``p >= 1``), every column scaled by its bounds' width: an ``n`` array."""
+        lo, hi = self.bounds
+        width = np.where(hi > lo, hi - lo, 1.0)
+        U, V = (np.asarray(X, dtype=np.float64) - lo) / width, (np.asarray(P, dtype=np.float64) - lo) / width
+        return np.sqrt(((U[:, None, :] - V[None, :, :]) ** 2).sum(-1)).min(axis=1)
+
     # Optuna
     def to_optuna(self) -> dict[str, od.BaseDistribution]:
         """The space as Optuna distributions, by name."""

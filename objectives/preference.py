@@ -170,7 +170,8 @@ class PreferenceTask:
         self.eval_prompts = rng.integers(0, VOCAB, size=(n_eval, PROMPT_LEN))
         self.eval_pairs = self._pairs(self.eval_prompts, rng)
         self.reference_samples = self._sample(self.reference, self.eval_prompts, seed=[self.seed, 99])
-        self.reference_reward = float(self.reward(self.eval_prompts, self.reference_samples).mean())
+        self._reference_rewards = self.reward(self.eval_prompts, self.reference_samples)
+        self.reference_reward = float(self._reference_rewards.mean())
 
     # -- the pieces --------------------------------------------------------------------------
     def _new_model(self):
@@ -295,7 +296,7 @@ class PreferenceTask:
         with torch.no_grad():
             samples = self._sample(policy, self.eval_prompts, seed=[self.seed, 98])
             rewards = self.reward(self.eval_prompts, samples)
-            ref_rewards = self.reward(self.eval_prompts, self.reference_samples)
+            ref_rewards = self._reference_rewards
             ep = self.eval_pairs
             accuracy = ranking_accuracy(
                 self.logprob(policy, ep["prompts"], ep["chosen"]).numpy(),

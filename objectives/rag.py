@@ -387,16 +387,15 @@ class RagPipeline:
         if not self.entries:
             raise hpo.HPOValueError("the corpus must have at least one entry, but got none.")
         self.questions = list(questions) if questions is not None else make_questions(self.entries, n_questions, seed=seed)
-        names = {e.name for e in self.entries}
-        unknown = [q.answer for q in self.questions if q.answer not in names]
+        self._entry_index = {e.name: i for i, e in enumerate(self.entries)}
+        unknown = [q.answer for q in self.questions if q.answer not in self._entry_index]
         if unknown:
             raise hpo.HPOValueError(f"every question's answer must be an entry of the corpus, but got {unknown[:3]!r}.")
         self.reader = reader if reader is not None else LocalReader(self.entries)
         if cache_dir is None:
             cache_dir = os.environ.get("HPO_CACHE_DIR") or Path.home() / ".cache" / "hpo"
         self.cache_dir = Path(cache_dir) if disk_cache else None
-        digest = hashlib.sha1("\x00".join(e.block for e in self.entries).encode()).hexdigest()[:16]
-        self.fingerprint = digest
+        self.fingerprint = hashlib.sha1("\x00".join(e.block for e in self.entries).encode()).hexdigest()[:16]
         self._chunkings: dict[tuple[int, float], _Chunking] = {}
         self._entry_embeddings: np.ndarray | None = None
         self.encoded = 0  # texts encoded by the embedding model so far (cache misses)
@@ -481,7 +480,7 @@ class RagPipeline:
         use_dense = weight > 0.0 or rerank == "dense"
         chunk_vectors = self._dense(chunking, size, overlap) if use_dense else None
         entry_vectors = self._entries_dense() if rerank == "dense" else None
-        entry_index = {e.name: i for i, e in enumerate(self.entries)}
+        entry_index = self._entry_index
         n = len(self.questions)
 
         encoder = _encoder() if use_dense else None  # loaded before the clock starts

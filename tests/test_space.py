@@ -191,3 +191,11 @@ def test_validate_rejects_unknown_missing_and_out_of_domain():
         space.encode({"x": 0.5, "k": 1.5, "c": "a"})
     with pytest.raises(hpo.HPOValueError, match="one of"):
         space.encode({"x": 0.5, "k": 1, "c": "q"})
+
+
+def test_unit_distance_scales_every_column_by_its_width():
+    space = hpo.SearchSpace({"a": hpo.Float(0.0, 10.0), "b": hpo.Float(-1.0, 1.0)})
+    X = np.array([[5.0, 0.0], [0.0, -1.0]])
+    P = np.array([[5.0, 1.0], [10.0, 1.0]])
+    # Row 0: nearest (5, 1): (0, 0.5) in the unit cube -> 0.5. Row 1: (0.5, 1) and (1, 1) -> sqrt(1.25).
+    np.testing.assert_allclose(space.unit_distance(X, P), [0.5, np.sqrt(1.25)])
