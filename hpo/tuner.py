@@ -22,7 +22,7 @@ from typing import Any
 
 import optuna
 import torch
-from optuna.exceptions import UpdateFinishedTrialError
+from optuna.exceptions import DuplicatedStudyError, UpdateFinishedTrialError
 from optuna.storages._heartbeat import is_heartbeat_enabled
 from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.study import StudyDirection
@@ -40,6 +40,7 @@ _SEED_KEY = "hpo:seed"
 _REASON_KEY = "hpo:fail_reason"
 _STATES = {"complete": TrialState.COMPLETE, "fail": TrialState.FAIL}
 _OPEN_ATTEMPTS = 5
+_CREATION_WAIT = 5.0  # seconds a joining worker waits for the study creator to store the space
 _GRACE = 3  # heartbeats a running trial may miss before another process fails it as stale
 
 
@@ -201,7 +202,14 @@ class Tuner:
         if study_name is not None and not isinstance(study_name, str):
             raise HPOTypeError(f"`study_name` must be a string or None, but got {study_name!r}.")
         self._storage = _open_storage(storage, heartbeat)
-        existing = self._existing_study(study_name)
+        existing, created_id = self._existing_study(study_name), None
+        if existing is None:
+            try:
+                created_id = self._storage.create_new_study(
+                    [StudyDirection.MINIMIZE if d == "minimize" else StudyDirection.MAXIMIZE for d in dirs], study_name
+                )
+            except DuplicatedStudyError:  # another worker created it since we looked
+                existing = optuna.load_study(study_name=study_name, storage=self._storage)
         if existing is not None:
             self._check_resume(existing, dirs)
             if seed is None:
@@ -209,16 +217,14 @@ class Tuner:
         self._sampler = OptunaSampler(
             seed=seed, acquisition=acquisition, n_startup=n_startup, search_space=self._space, ref_point=ref_point
         )
-        self._study = optuna.create_study(
-            storage=self._storage,
-            sampler=self._sampler,
-            study_name=study_name,
-            directions=dirs,
-            load_if_exists=True,
+        if created_id is not None:
+            # The seed first: a joining worker waits for the space (see _check_resume), then reads the seed.
+            self._storage.set_study_system_attr(created_id, _SEED_KEY, self._sampler.seed)
+            self._storage.set_study_system_attr(created_id, _SPACE_KEY, self._space.to_json())
+        study_id = existing._study_id if existing is not None else created_id
+        self._study = optuna.load_study(
+            study_name=self._storage.get_study_name_from_id(study_id), storage=self._storage, sampler=self._sampler
         )
-        if existing is None:
-            self._study._storage.set_study_system_attr(self._study._study_id, _SPACE_KEY, self._space.to_json())
-            self._study._storage.set_study_system_attr(self._study._study_id, _SEED_KEY, self._sampler.seed)
         self._trials: dict[int, optuna.Trial] = {}
 
     def _existing_study(self, study_name: str | None) -> optuna.Study | None:
@@ -231,6 +237,12 @@ class Tuner:
 
     def _check_resume(self, study: optuna.Study, dirs: list[str]) -> None:
         stored = self._storage.get_study_system_attrs(study._study_id).get(_SPACE_KEY)
+        # Another worker may have just created the study and not yet stored its space (Optuna creates a
+        # study and its attributes in separate transactions): wait for it while the study is empty.
+        deadline = time.monotonic() + _CREATION_WAIT
+        while stored is None and time.monotonic() < deadline and not study.get_trials(deepcopy=False):
+            time.sleep(0.1)
+            stored = self._storage.get_study_system_attrs(study._study_id).get(_SPACE_KEY)
         if stored is None:
             raise StorageError(
                 f"study {study.study_name!r} exists but was not created by hpo.Tuner (no stored search "

@@ -4,11 +4,14 @@ import json
 import math
 import subprocess
 import sys
+import threading
 
 import numpy as np
+import optuna
 import pytest
 
 import hpo
+from hpo.space import SearchSpace
 
 SPACE = {"x": hpo.Float(-2.0, 2.0), "k": hpo.Int(1, 64, log=True), "c": hpo.Categorical(["a", "b", "c"])}
 
@@ -161,6 +164,21 @@ def test_resume_from_sqlite(tmp_path):
         hpo.Tuner({"x": hpo.Float(0, 1)}, storage=url, study_name="s")
     with pytest.raises(hpo.StorageError, match="directions"):
         hpo.Tuner(SPACE, storage=url, study_name="s", directions="maximize")
+
+
+def test_joining_worker_waits_for_the_creator_to_store_the_space(tmp_path):
+    # Optuna creates a study and stores its attributes in separate steps; a worker that loads the study in
+    # between must wait for the space (not reject the study as foreign) and then use the creator's seed.
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    reference = hpo.Tuner(SPACE, study_name="ref", seed=11)
+    storage = optuna.storages.RDBStorage(url)
+    study_id = storage.create_new_study([optuna.study.StudyDirection.MINIMIZE], "s")
+    storage.set_study_system_attr(study_id, "hpo:seed", 11)
+    creator = threading.Timer(1.0, storage.set_study_system_attr, (study_id, "hpo:space", SearchSpace(SPACE).to_json()))
+    creator.start()
+    joined = hpo.Tuner(SPACE, storage=url, study_name="s")
+    creator.join()
+    assert joined.ask().params == reference.ask().params  # the creator's seed, so the creator's first point
 
 
 def test_corrupt_storage_gives_a_clear_error(tmp_path):
