@@ -94,7 +94,7 @@ def knowledge_gradient(
         raise ValueError(f"`target_fidelities` must name the fidelity columns, but got {target_fidelities!r}.")
     targets = dict(target_fidelities)
     project: Callable[[torch.Tensor], torch.Tensor] = lambda X: project_to_target_fidelity(  # noqa: E731
-        X=X, target_fidelities=targets
+        X=X, target_fidelities=targets, d=X.shape[-1]
     )
     return qMultiFidelityKnowledgeGradient(
         model,

@@ -5,6 +5,7 @@ Public API::
     hpo.Tuner, hpo.Trial                  ask()/tell() over an Optuna study
     hpo.OptunaSampler                     the same engine inside any Optuna study
     hpo.SearchSpace, hpo.Float, hpo.Int, hpo.Categorical
+    hpo.forecast, hpo.Forecast            learning-curve forecasts for short training proxies
     hpo.HPOError (and subclasses), hpo.HPOWarning
 
 Nothing happens at import beyond importing these modules: no global settings are changed.
@@ -15,10 +16,12 @@ from hpo.errors import (
     HPOTypeError,
     HPOValueError,
     HPOWarning,
+    DivergedError,
     StorageError,
     TrialStateError,
 )
 from hpo.optuna import OptunaSampler
+from hpo.proxy import Forecast, forecast
 from hpo.space import Categorical, Float, Int, SearchSpace
 from hpo.tuner import Trial, Tuner
 
@@ -30,11 +33,14 @@ __all__ = [
     "Float",
     "Int",
     "Categorical",
+    "forecast",
+    "Forecast",
     "HPOError",
     "HPOValueError",
     "HPOTypeError",
     "TrialStateError",
     "StorageError",
+    "DivergedError",
     "HPOWarning",
 ]
 

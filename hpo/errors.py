@@ -13,6 +13,7 @@ __all__ = [
     "HPOTypeError",
     "TrialStateError",
     "StorageError",
+    "DivergedError",
     "HPOWarning",
 ]
 
@@ -35,6 +36,15 @@ class TrialStateError(HPOValueError):
 
 class StorageError(HPOError):
     """The storage cannot be opened or read, or holds a study that does not match."""
+
+
+class DivergedError(HPOError):
+    """A training curve has NaN/inf losses or diverges; ``reason`` says which and where. A tuner
+    records it as a failed trial with that reason (see :mod:`hpo.proxy`)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class HPOWarning(UserWarning):

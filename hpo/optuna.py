@@ -40,7 +40,7 @@ from optuna.search_space import IntersectionSearchSpace
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from hpo.engine import MIN_DISTANCE, Settings, default_n_startup, initial_design, suggest
+from hpo.engine import MIN_DISTANCE, Fidelity, Settings, default_n_startup, initial_design, suggest
 from hpo.errors import HPOValueError, HPOWarning
 from hpo.space import SearchSpace
 from hpo.surrogate import SurrogateCache
@@ -77,6 +77,12 @@ class OptunaSampler(BaseSampler):
         ref_point: For multi-objective studies, the worst value of each objective that still
             counts (the hypervolume's reference point), in the objectives' own units and
             directions. None infers it from the data (:func:`acquisitions.pareto.infer_reference_point`).
+        fidelity: The name of a numeric parameter that sets a trial's resources (e.g. training
+            steps; its upper bound is the full run) for multi-fidelity optimisation: the sampler
+            picks the configuration and the fidelity by cost-aware multi-fidelity knowledge
+            gradient (:mod:`hpo.engine`). The Sobol design runs at the lowest fidelity, with
+            every fourth point at the full one so the model sees how the two relate.
+        fidelity_overhead: A trial's fixed cost besides its fidelity, in full runs.
     """
 
     def __init__(
@@ -89,6 +95,8 @@ class OptunaSampler(BaseSampler):
         settings: Settings | None = None,
         constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
         ref_point: Sequence[float] | None = None,
+        fidelity: str | None = None,
+        fidelity_overhead: float = 0.05,
     ) -> None:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
             raise HPOValueError(f"`seed` must be an int or None, but got {seed!r}.")
@@ -108,6 +116,10 @@ class OptunaSampler(BaseSampler):
             if not all(math.isfinite(v) for v in ref_point) or len(ref_point) < 2:
                 raise HPOValueError(f"`ref_point` must hold >= 2 finite numbers, one per objective, but got {ref_point!r}.")
         self._ref_point = ref_point
+        if fidelity is not None and not isinstance(fidelity, str):
+            raise HPOValueError(f"`fidelity` must be a parameter name or None, but got {fidelity!r}.")
+        self._fidelity, self._fidelity_overhead = fidelity, fidelity_overhead
+        Fidelity(column=0, overhead=fidelity_overhead)  # checks the overhead now, not at the first trial
         self._seed = int(seed) if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
         self._space = SearchSpace(search_space) if search_space is not None else None
         self._intersection = IntersectionSearchSpace()
@@ -172,17 +184,21 @@ class OptunaSampler(BaseSampler):
         with self._lock:
             for attempt in range(_MAX_REDRAWS + 1):
                 trials = study._get_trials(deepcopy=False, use_cache=False)
-                X, Y, C, X_pending = self._history(study, trial, space, trials)
+                X, Y, C, X_pending = self._history(study, space, trials, skip=trial.number)
                 n_startup = self._settings.n_startup or default_n_startup(len(space))
+                fidelity = self._fidelity_of(space)
                 if len(X) < n_startup:
                     x = initial_design(space, seed=self._seed, index=trial.number)  # distinct per number
+                    if fidelity is not None:
+                        j = fidelity.column
+                        x[j] = space.bounds[1 if trial.number % 4 == 3 else 0, j]
                     self.last_acquisition = "sobol"
                 else:
                     cache = self._caches.setdefault((study._study_id, tuple(search_space.items())), SurrogateCache())
                     result = suggest(
                         space, X, Y, C=C, X_pending=X_pending, settings=self._settings,
                         seed=_derive_seed(self._seed, trial.number, *([attempt] if attempt else [])), cache=cache,
-                        ref_point=ref_point,
+                        ref_point=ref_point, fidelity=fidelity,
                     )
                     x, self.last_acquisition = result.x, result.acquisition
                     self._record_infeasibility(study, trial, space, result.infeasible, C)
@@ -191,6 +207,15 @@ class OptunaSampler(BaseSampler):
                 if self.last_acquisition == "sobol" or not self._clashes(study, trial, space, x):
                     break
         return params
+
+    def _fidelity_of(self, space: SearchSpace) -> Fidelity | None:
+        if self._fidelity is None:
+            return None
+        if self._fidelity not in space:
+            raise HPOValueError(f"the fidelity parameter {self._fidelity!r} is not in the search space {list(space)}.")
+        fidelity = Fidelity(column=space.names.index(self._fidelity), overhead=self._fidelity_overhead)
+        fidelity.check(space)
+        return fidelity
 
     def _clashes(self, study: Study, trial: FrozenTrial, space: SearchSpace, x: np.ndarray) -> bool:
         """Whether another running trial has published a point within ``MIN_DISTANCE`` of ``x``."""
@@ -226,17 +251,20 @@ class OptunaSampler(BaseSampler):
             )
 
     def _history(
-        self, study: Study, trial: FrozenTrial, space: SearchSpace, trials: Sequence[FrozenTrial]
+        self, study: Study, space: SearchSpace, trials: Sequence[FrozenTrial], *, skip: int | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
         """Encoded completed points ``n x d``, objectives ``n x m`` (larger is better), constraints
-        ``n x k`` (NaN where unknown) or None, pending points ``p x d``."""
+        ``n x k`` (NaN where unknown) or None, pending points ``p x d``; trial number ``skip`` (the
+        one being sampled) left out."""
         signs = _signs(study)
         done, bad, pending = [], [], []
         for t in trials:
-            if t.number == trial.number or (x := _encoded(t, space)) is None:
+            if t.number == skip or (x := _encoded(t, space)) is None:
                 continue
             if t.state == TrialState.COMPLETE and t.values is not None and all(map(math.isfinite, t.values)):
                 done.append((x, signs * np.array(t.values), t.constraints))
+            elif t.state == TrialState.PRUNED and (early := _stopped_early(t, x, space, self._fidelity_of(space))) is not None:
+                done.append((early, signs * np.array([t.intermediate_values[max(t.intermediate_values)]]), {}))
             elif t.state in (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED):
                 bad.append(x)
             elif t.state in (TrialState.RUNNING, TrialState.WAITING):
@@ -302,6 +330,27 @@ def _encoded(trial: FrozenTrial, space: SearchSpace) -> np.ndarray | None:
         return space.encode({k: params[k] for k in space})
     except HPOValueError:
         return None
+
+
+def _stopped_early(
+    trial: FrozenTrial, x: np.ndarray, space: SearchSpace, fidelity: Fidelity | None
+) -> np.ndarray | None:
+    """A pruned trial of a multi-fidelity study is an observation at the fidelity it reached: its
+    point with the fidelity column set to its last reported step, whose value is the observation.
+    None when that does not apply (no fidelity, no finite report, a step outside the fidelity range)."""
+    if fidelity is None or not trial.intermediate_values:
+        return None
+    step = max(trial.intermediate_values)
+    if not math.isfinite(trial.intermediate_values[step]) or step <= 0:
+        return None
+    j = fidelity.column
+    v = math.log(step) if space[space.names[j]].log else float(step)
+    lo, hi = space.bounds[:, j]
+    if not lo <= v <= hi:
+        return None
+    out = x.copy()
+    out[j] = v
+    return out
 
 
 def _params_of(trial: FrozenTrial) -> dict[str, Any]:

@@ -28,8 +28,10 @@ from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage, RetryHeart
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
+from hpo.proxy import MIN_POINTS, should_stop
 from hpo.errors import HPOTypeError, HPOValueError, StorageError, TrialStateError
 from acquisitions.pareto import non_dominated
+from hpo.engine import Fidelity, recommend
 from hpo.optuna import INFEASIBLE_KEY, OptunaSampler, _constraint_order, _signs
 from hpo.space import Param, SearchSpace, as_search_space
 
@@ -38,7 +40,8 @@ __all__ = ["Tuner", "Trial"]
 _SPACE_KEY = "hpo:space"
 _SEED_KEY = "hpo:seed"
 _REASON_KEY = "hpo:fail_reason"
-_STATES = {"complete": TrialState.COMPLETE, "fail": TrialState.FAIL}
+_FIDELITY_KEY = "hpo:fidelity"
+_STATES = {"complete": TrialState.COMPLETE, "fail": TrialState.FAIL, "pruned": TrialState.PRUNED}
 _OPEN_ATTEMPTS = 5
 _CREATION_WAIT = 5.0  # seconds a joining worker waits for the study creator to store the space
 _GRACE = 3  # heartbeats a running trial may miss before another process fails it as stale
@@ -54,7 +57,9 @@ class Trial:
         state: "running", "complete", "fail", "pruned" or "waiting".
         values: Objective values (one per direction) once complete, else None.
         constraints: Constraint values (feasible where <= 0), or None.
-        reason: Why the trial failed, for failed trials.
+        reason: Why the trial failed (or was stopped early), for failed and pruned trials.
+        steps: The training steps it spent: its last :meth:`Tuner.report` step, else its
+            fidelity parameter's value in a multi-fidelity study, else None.
     """
 
     number: int
@@ -63,6 +68,7 @@ class Trial:
     values: tuple[float, ...] | None = None
     constraints: tuple[float, ...] | None = None
     reason: str | None = None
+    steps: int | None = None
 
     @property
     def value(self) -> float | None:
@@ -164,6 +170,14 @@ class Tuner:
             as stale by the next ``ask()`` of any process on the study, with that reason.
         retries: With ``heartbeat``, how many times a stale trial's parameters are queued again;
             the next ``ask()`` returns them before asking the model.
+        fidelity: For tuning with short training proxies: the name of the ``Int``/``Float``
+            parameter that sets a trial's resources (training steps, epochs, data fraction);
+            its upper bound is the full run. The tuner then chooses the configuration and the
+            fidelity together by cost-aware multi-fidelity knowledge gradient, ``best_trial``
+            counts only full-fidelity trials, and :meth:`recommend` names the configuration
+            the model expects to be best at full fidelity (see :mod:`hpo.engine`).
+        fidelity_overhead: A trial's fixed cost besides its fidelity, in full runs (0.05: a
+            trial's set-up and evaluation cost 5% of a full run).
 
     Example:
         >>> tuner = Tuner({"x": Float(-1.0, 1.0)}, seed=0)
@@ -185,8 +199,14 @@ class Tuner:
         ref_point: Sequence[float] | None = None,
         heartbeat: int | None = None,
         retries: int = 0,
+        fidelity: str | None = None,
+        fidelity_overhead: float = 0.05,
     ) -> None:
         self._space = as_search_space(space)
+        if fidelity is not None:
+            if fidelity not in self._space:
+                raise HPOValueError(f"`fidelity` must name a parameter of the space {list(self._space)}, but got {fidelity!r}.")
+            Fidelity(column=self._space.names.index(fidelity), overhead=fidelity_overhead).check(self._space)
         if isinstance(retries, bool) or not isinstance(retries, numbers.Integral) or retries < 0:
             raise HPOValueError(f"`retries >= 0` must hold, but got retries={retries!r}.")
         self._retries = int(retries)
@@ -211,15 +231,18 @@ class Tuner:
             except DuplicatedStudyError:  # another worker created it since we looked
                 existing = optuna.load_study(study_name=study_name, storage=self._storage)
         if existing is not None:
-            self._check_resume(existing, dirs)
+            self._check_resume(existing, dirs, fidelity)
             if seed is None:
                 seed = self._storage.get_study_system_attrs(existing._study_id).get(_SEED_KEY)
+        self._fidelity = fidelity
         self._sampler = OptunaSampler(
-            seed=seed, acquisition=acquisition, n_startup=n_startup, search_space=self._space, ref_point=ref_point
+            seed=seed, acquisition=acquisition, n_startup=n_startup, search_space=self._space, ref_point=ref_point,
+            fidelity=fidelity, fidelity_overhead=fidelity_overhead,
         )
         if created_id is not None:
             # The seed first: a joining worker waits for the space (see _check_resume), then reads the seed.
             self._storage.set_study_system_attr(created_id, _SEED_KEY, self._sampler.seed)
+            self._storage.set_study_system_attr(created_id, _FIDELITY_KEY, fidelity)
             self._storage.set_study_system_attr(created_id, _SPACE_KEY, self._space.to_json())
         study_id = existing._study_id if existing is not None else created_id
         self._study = optuna.load_study(
@@ -235,7 +258,7 @@ class Tuner:
         except KeyError:
             return None
 
-    def _check_resume(self, study: optuna.Study, dirs: list[str]) -> None:
+    def _check_resume(self, study: optuna.Study, dirs: list[str], fidelity: str | None) -> None:
         stored = self._storage.get_study_system_attrs(study._study_id).get(_SPACE_KEY)
         # Another worker may have just created the study and not yet stored its space (Optuna creates a
         # study and its attributes in separate transactions): wait for it while the study is empty.
@@ -256,6 +279,11 @@ class Tuner:
         stored_dirs = ["minimize" if d == StudyDirection.MINIMIZE else "maximize" for d in study.directions]
         if stored_dirs != dirs:
             raise StorageError(f"study {study.study_name!r} has directions {stored_dirs}, but got {dirs}.")
+        stored_fidelity = self._storage.get_study_system_attrs(study._study_id).get(_FIDELITY_KEY)
+        if stored_fidelity != fidelity:
+            raise StorageError(
+                f"study {study.study_name!r} was created with fidelity={stored_fidelity!r}, but got fidelity={fidelity!r}."
+            )
 
     # Properties
     @property
@@ -306,6 +334,8 @@ class Tuner:
     def best_trial(self) -> Trial:
         """The best complete (and feasible) trial; raises :class:`TrialStateError` if there is none.
 
+        In a multi-fidelity study, only full-fidelity trials count (see :meth:`recommend`).
+
         Multi-objective studies have no single best trial: see :meth:`pareto_front`.
         """
         if len(self._study.directions) > 1:
@@ -315,8 +345,11 @@ class Tuner:
             )
         best = None
         sign = 1.0 if self._study.direction == StudyDirection.MINIMIZE else -1.0
+        full = None if self._fidelity is None else self._space[self._fidelity].high
         for t in self._study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
             trial = self._to_trial(t)
+            if full is not None and trial.params[self._fidelity] != full:
+                continue  # a short run's value is not comparable with a full run's
             if trial.feasible and (best is None or sign * trial.value < sign * best.value):
                 best = trial
         if best is None:
@@ -405,8 +438,9 @@ class Tuner:
             values: The objective value(s), one per direction. A NaN or infinite value records
                 the trial as failed with that reason (failures are data, not crashes).
             constraints: Constraint values, feasible where ``<= 0``; finite numbers.
-            state: "complete" (default) or "fail".
-            reason: Why the trial failed (stored with it); defaults to a description.
+            state: "complete" (default), "fail", or "pruned" (stopped early, e.g. on
+                :meth:`should_stop`'s advice; its last reported value is kept as Optuna does).
+            reason: Why the trial failed or was stopped (stored with it); defaults to a description.
 
         Returns:
             The trial as stored.
@@ -435,6 +469,8 @@ class Tuner:
             nonfinite = [v for v in vals if not math.isfinite(v)]
             if nonfinite:
                 state, reason = "fail", reason or f"objective value is not finite: values={list(vals)}"
+        elif state == "pruned" and values is not None:
+            raise HPOValueError("a pruned trial takes no `values` (its last reported value is kept), but got values.")
         elif values is not None:
             vals = _check_numbers("values", values, len(self._study.directions))
         storage, trial_id = self._study._storage, frozen._trial_id
@@ -442,9 +478,9 @@ class Tuner:
             live = optuna.Trial(self._study, trial_id)
             for i, c in enumerate(cons):
                 live.set_constraint(str(i), c)
-        if state == "fail":
-            storage.set_trial_system_attr(trial_id, _REASON_KEY, reason or "told as failed")
-            self._study.tell(number, state=TrialState.FAIL)
+        if state in ("fail", "pruned"):
+            storage.set_trial_system_attr(trial_id, _REASON_KEY, reason or f"told as {state}")
+            self._study.tell(number, state=_STATES[state])
         else:
             self._study.tell(number, list(vals))
         self._trials.pop(number, None)
@@ -484,7 +520,81 @@ class Tuner:
             values=tuple(t.values) if t.values is not None else None,
             constraints=tuple(cons[k] for k in sorted(cons, key=_constraint_order)) if cons else None,
             reason=t.system_attrs.get(_REASON_KEY),
+            steps=self._steps(t),
         )
+
+    def _steps(self, t: FrozenTrial) -> int | None:
+        if t.intermediate_values:
+            return int(max(t.intermediate_values))
+        if self._fidelity is not None and self._fidelity in t.params:
+            return int(round(t.params[self._fidelity]))
+        return None
+
+    @property
+    def total_steps(self) -> int:
+        """The training steps spent by every trial of the study (see :attr:`Trial.steps`)."""
+        return sum(t.steps or 0 for t in self.trials)
+
+    # Short training proxies
+    def report(self, trial: Trial | int, value: float, step: int) -> None:
+        """Record an intermediate value (e.g. the training loss) of a running trial at ``step``.
+
+        The reports feed :meth:`should_stop`'s forecast, set :attr:`Trial.steps`, and, in a
+        multi-fidelity study, a trial stopped early is an observation at its last step.
+        """
+        number = self._number(trial)
+        frozen = self._frozen(number)
+        if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
+            raise HPOValueError(f"`step` must be an integer >= 0, but got step={step!r}.")
+        (v,) = _check_numbers("value", value, 1)
+        self._study._storage.set_trial_intermediate_value(frozen._trial_id, int(step), v)
+
+    def should_stop(self, trial: Trial | int, *, horizon: int | None = None, z: float = 2.0) -> str:
+        """Whether a running trial is hopeless, from a forecast of its reported curve.
+
+        The reported values (a loss, or its negative for a maximised objective) are extrapolated to
+        ``horizon`` (default: the trial's fidelity value in a multi-fidelity study) with
+        :func:`hpo.proxy.forecast`; the trial is hopeless if the forecast is worse than the best
+        complete (full-fidelity) trial by more than ``z`` standard deviations, or its curve
+        diverged. Returns the reason to stop, or ``""`` to go on; stop with
+        ``tell(trial, state="pruned", reason=reason)``. Needs at least 5 reports and a best trial.
+        """
+        number = self._number(trial)
+        frozen = self._frozen(number)
+        if len(self._study.directions) > 1:
+            raise HPOValueError("should_stop() needs a single-objective study.")
+        if horizon is None:
+            if self._fidelity is None:
+                raise HPOValueError("should_stop() needs `horizon` (the full run's steps) without a fidelity parameter.")
+            horizon = frozen.params[self._fidelity]
+        steps = sorted(frozen.intermediate_values)
+        if len(steps) < MIN_POINTS:
+            return ""
+        try:
+            best = self.best_trial.value
+        except TrialStateError:
+            return ""
+        sign = 1.0 if self._study.direction == StudyDirection.MINIMIZE else -1.0
+        losses = [sign * frozen.intermediate_values[k] for k in steps]
+        stop, reason = should_stop(losses, horizon, sign * best, steps=steps, z=z)
+        return reason if stop else ""
+
+    def recommend(self) -> dict[str, Any]:
+        """The configuration the model expects to be best: among the evaluated configurations, the
+        one with the best posterior mean (at full fidelity in a multi-fidelity study; its fidelity
+        parameter set to the full run). Smooths noise that the best observed value (``best_trial``)
+        would take at face value. Single-objective studies without constraints."""
+        if len(self._study.directions) > 1:
+            raise HPOValueError("recommend() needs a single-objective study; see pareto_front().")
+        trials = self._study.get_trials(deepcopy=False)
+        X, Y, C, _ = self._sampler._history(self._study, self._space, trials)
+        if not len(X):
+            raise TrialStateError("there is nothing to recommend yet: no trial is complete.")
+        if C is not None:
+            raise HPOValueError("recommend() does not handle constraints; use best_trial.")
+        fidelity = self._sampler._fidelity_of(self._space)
+        x = recommend(self._space, X, Y, fidelity=fidelity, settings=self._sampler.settings, seed=self._sampler.seed)
+        return self._space.decode(x)
 
     # Loop
     def optimize(

@@ -109,3 +109,30 @@ def test_batch_kg_of_two_points_matches_brute_force_and_beats_either_alone():
     reference = _brute_force_kg_pair(model, (0.2, 0.65))
     assert pair == pytest.approx(reference, rel=0.08, abs=2e-3)
     assert reference > max(_brute_force_kg(model, 0.2), _brute_force_kg(model, 0.65)) + 1e-3
+
+
+def test_multi_fidelity_kg_is_the_gain_at_full_fidelity_per_unit_of_cost():
+    # A 2-D GP over (x, fidelity s) whose kernel ignores s (lengthscale 1e6): an observation at any s
+    # teaches exactly what the 1-D model's observation at x does, so MF-KG(x, s) * cost(s) must be
+    # the 1-D KG(x) of the brute-force reference, with cost(s) = 0.1 + s.
+    from botorch.models.cost import AffineFidelityCostModel
+
+    one_d = _model(noise=0.01)
+    X1 = one_d.train_inputs[0]
+    s = torch.tensor([[0.2], [1.0], [0.5], [0.3], [1.0]], dtype=torch.float64)
+    model = SingleTaskGP(torch.cat([X1, s], dim=-1), one_d.train_targets.unsqueeze(-1), outcome_transform=None)
+    model.covar_module.lengthscale = torch.tensor([[0.15, 1e6]], dtype=torch.float64)
+    model.likelihood.noise = 0.01
+    model.mean_module.constant.data.fill_(0.0)
+    model.eval()
+    bounds = torch.tensor([[0.0, 0.1], [1.0, 1.0]], dtype=torch.float64)
+    current = current_best_mean(model, bounds, fixed_features={1: 1.0}, num_restarts=20, raw_samples=256)
+    acqf = knowledge_gradient(
+        model, current_value=current, num_fantasies=256, seed=0,
+        cost_model=AffineFidelityCostModel({1: 1.0}, fixed_cost=0.1), target_fidelities={1: 1.0},
+    )
+    reference = _brute_force_kg(one_d, 0.42)
+    for fidelity in (0.1, 0.5, 1.0):
+        X = torch.tensor([[[0.42, fidelity]]], dtype=torch.float64)
+        value = acqf.evaluate(X, bounds=bounds, num_restarts=10, raw_samples=256).item()
+        assert value * (0.1 + fidelity) == pytest.approx(reference, rel=0.08, abs=2e-3)

@@ -1,0 +1,159 @@
+"""Short training proxies: the learning-curve forecast, early stopping, and multi-fidelity tuning."""
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+import hpo
+from hpo.proxy import DivergedError, forecast, should_stop
+
+
+def _curve(a, b, c, n, *, noise, seed, spikes=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(1, n + 1)
+    y = a * np.exp(-b * t) + c + rng.normal(0.0, noise, n)
+    y[rng.choice(n, spikes, replace=False)] += 3.0  # bad batches
+    return y
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_forecast_recovers_the_curve_from_a_noisy_spiky_run(seed):
+    # y = 2 exp(-0.02 t) + 0.8: the window of 200 steps covers 4 decay times; 1% noise, 4 spikes.
+    y = _curve(2.0, 0.02, 0.8, 200, noise=0.02, seed=seed, spikes=4)
+    fc = forecast(y, horizon=2000)
+    assert fc.n_spikes >= 4
+    assert fc.a == pytest.approx(2.0, rel=0.05)
+    assert fc.b == pytest.approx(0.02, rel=0.08)
+    assert fc.c == pytest.approx(0.8, rel=0.02)
+    truth = 2.0 * math.exp(-0.02 * 2000) + 0.8
+    assert abs(fc.mean - truth) < 3 * fc.std + 1e-3
+    assert fc.std < 0.05  # well identified: the floor is seen
+
+
+def test_forecast_of_an_exact_curve_is_exact():
+    t = np.arange(10, 1010, 10)
+    y = 1.5 * np.exp(-0.004 * t) + 0.25
+    fc = forecast(y, horizon=10_000, steps=t)
+    assert fc.mean == pytest.approx(1.5 * math.exp(-40) + 0.25, abs=1e-6)
+    assert fc.at(500) == pytest.approx(1.5 * math.exp(-2) + 0.25, abs=1e-6)
+
+
+def test_forecast_uncertainty_grows_with_the_extrapolation():
+    y = _curve(2.0, 0.005, 1.0, 100, noise=0.02, seed=0)  # only half a decay time seen
+    near, far = forecast(y, horizon=150), forecast(y, horizon=1000)
+    assert far.std > 2 * near.std
+
+
+@pytest.mark.parametrize(
+    "losses, match",
+    [
+        ([3.0, 2.5, 2.2, float("nan"), 2.0, 1.9], r"nan at step 4"),
+        ([3.0, 2.5, 2.2, 2.0, float("inf"), 1.9], r"inf at step 5"),
+        (list(2.0 * np.exp(0.05 * np.arange(100))), r"diverges"),
+    ],
+)
+def test_nan_and_diverging_curves_raise_with_the_reason(losses, match):
+    with pytest.raises(DivergedError, match=match):
+        forecast(losses, horizon=1000)
+    stop, reason = should_stop(losses, 1000, best=0.0)
+    assert stop and re.search(match, reason)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, rule",
+    [
+        (dict(losses=[1.0, 0.9], horizon=10), hpo.HPOValueError, "at least 5"),
+        (dict(losses=[1.0] * 6, horizon=3), hpo.HPOValueError, "horizon"),
+        (dict(losses="abcdef", horizon=10), hpo.HPOTypeError, "sequence"),
+        (dict(losses=[1.0, 0.9, "x", 0.7, 0.6], horizon=10), hpo.HPOTypeError, "real numbers"),
+        (dict(losses=[1.0] * 5, horizon=10, steps=[1, 2, 2, 3, 4]), hpo.HPOValueError, "increasing"),
+    ],
+)
+def test_bad_forecast_input_names_the_rule(kwargs, error, rule):
+    with pytest.raises(error, match=rule):
+        forecast(**kwargs)
+
+
+def test_should_stop_compares_the_forecast_with_the_best():
+    y = _curve(2.0, 0.02, 0.8, 200, noise=0.02, seed=1)  # heads for 0.8
+    assert should_stop(y, 2000, best=0.5)[0]  # hopeless against 0.5
+    assert should_stop(y, 2000, best=1.0) == (False, "")  # may beat 1.0
+
+
+# Tuner: reports, early stopping, steps spent
+def test_tuner_reports_steps_and_stops_a_hopeless_trial_with_its_reason():
+    tuner = hpo.Tuner({"lr": hpo.Float(1e-3, 1.0, log=True)}, seed=0)
+    good = tuner.ask()
+    for step in range(1, 101):
+        tuner.report(good, 0.5 + math.exp(-0.05 * step), step)
+    tuner.tell(good, 0.5)
+    bad = tuner.ask()
+    for step in range(1, 21):
+        tuner.report(bad, 2.0 + math.exp(-0.2 * step), step)
+    reason = tuner.should_stop(bad, horizon=100)
+    assert "above the best 0.5" in reason
+    stopped = tuner.tell(bad, state="pruned", reason=reason)
+    assert (stopped.state, stopped.reason, stopped.steps) == ("pruned", reason, 20)
+    assert tuner.total_steps == 120
+    with pytest.raises(hpo.TrialStateError, match="already finished"):
+        tuner.report(bad, 1.0, 21)
+    with pytest.raises(hpo.HPOValueError, match="step"):
+        tuner.report(tuner.ask(), 1.0, -1)
+
+
+def test_should_stop_waits_for_enough_reports_and_a_best_trial():
+    tuner = hpo.Tuner({"x": hpo.Float(0, 1)}, seed=0)
+    t = tuner.ask()
+    for step in range(1, 10):
+        tuner.report(t, 5.0, step)
+    assert tuner.should_stop(t, horizon=100) == ""  # no complete trial to compare with
+    with pytest.raises(hpo.HPOValueError, match="horizon"):
+        tuner.should_stop(t)
+
+
+# Multi-fidelity
+SPACE = {"x": hpo.Float(0.0, 1.0), "steps": hpo.Int(10, 100, step=10)}
+
+
+def _mf(params):
+    # The full run (steps = 100) has its minimum 0 at x = 0.7; short runs are biased upwards and
+    # tilted by a ripple that fades as the run gets longer, so they rank configurations roughly right.
+    x, short = params["x"], 1.0 - params["steps"] / 100
+    return (x - 0.7) ** 2 - 0.2 * short * math.sin(8 * x) + 0.5 * short
+
+
+def test_multi_fidelity_tuner_spends_less_and_recommends_at_full_fidelity():
+    tuner = hpo.Tuner(SPACE, fidelity="steps", seed=0)
+    for _ in range(14):
+        t = tuner.ask()
+        tuner.tell(t, _mf(t.params))
+    fidelities = [t.params["steps"] for t in tuner.trials]
+    assert fidelities[:5] == [10, 10, 10, 100, 10]  # the design: low, with every fourth point full
+    assert tuner.total_steps == sum(fidelities) < 0.6 * 14 * 100
+    assert min(fidelities[5:]) < 100  # the model chose short runs too
+    rec = tuner.recommend()
+    assert rec["steps"] == 100 and abs(rec["x"] - 0.7) < 0.1
+    assert tuner.best_trial.params["steps"] == 100  # best_trial compares full runs only
+
+
+def test_a_pruned_trial_is_an_observation_at_its_last_step():
+    tuner = hpo.Tuner(SPACE, fidelity="steps", seed=0)
+    t = tuner.ask()
+    for step in (10, 20, 30):
+        tuner.report(t, 1.0 / step, step)
+    tuner.tell(t, state="pruned", reason="test")
+    X, Y, _, _ = tuner._sampler._history(tuner.study, tuner.space, tuner.study.trials)
+    assert X.tolist() == [[t.params["x"], 30.0]] and Y.tolist() == [[-1.0 / 30]]  # minimised: negated
+
+
+def test_fidelity_is_checked_and_kept_on_resume(tmp_path):
+    with pytest.raises(hpo.HPOValueError, match="must name a parameter"):
+        hpo.Tuner(SPACE, fidelity="epochs")
+    with pytest.raises(hpo.HPOValueError, match="Int or Float"):
+        hpo.Tuner({"c": hpo.Categorical(["a", "b"])}, fidelity="c")
+    url = f"sqlite:///{tmp_path / 'mf.db'}"
+    hpo.Tuner(SPACE, fidelity="steps", storage=url, study_name="s")
+    with pytest.raises(hpo.StorageError, match="fidelity='steps'"):
+        hpo.Tuner(SPACE, storage=url, study_name="s")
