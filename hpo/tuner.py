@@ -553,7 +553,7 @@ class Tuner:
         """Whether a running trial is hopeless, from a forecast of its reported curve.
 
         The reported values (a loss, or its negative for a maximised objective) are extrapolated to
-        ``horizon`` (default: the trial's fidelity value in a multi-fidelity study) with
+        ``horizon`` (default in a multi-fidelity study: the full run, the fidelity's upper bound) with
         :func:`hpo.proxy.forecast`; the trial is hopeless if the forecast is worse than the best
         complete (full-fidelity) trial by more than ``z`` standard deviations, or its curve
         diverged. Returns the reason to stop, or ``""`` to go on; stop with
@@ -566,7 +566,7 @@ class Tuner:
         if horizon is None:
             if self._fidelity is None:
                 raise HPOValueError("should_stop() needs `horizon` (the full run's steps) without a fidelity parameter.")
-            horizon = frozen.params[self._fidelity]
+            horizon = self._space[self._fidelity].high
         steps = sorted(frozen.intermediate_values)
         if len(steps) < MIN_POINTS:
             return ""

@@ -18,7 +18,7 @@ def test_readme_has_python_blocks():
 
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_block_runs(index, tmp_path, monkeypatch):
-    """Each block runs as written and leaves a study whose every trial completed."""
+    """Each block runs as written and leaves a study of at least 8 complete trials (the rest stopped early)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HPO_CACHE_DIR", str(tmp_path / "cache"))  # the RAG example's embeddings
     namespace: dict = {}
@@ -27,4 +27,5 @@ def test_readme_block_runs(index, tmp_path, monkeypatch):
     assert studies, "a README example must build a Tuner or an Optuna study"
     for study in studies:
         states = [t.state for t in study.trials]
-        assert len(states) >= 8 and set(states) == {optuna.trial.TrialState.COMPLETE}, states
+        complete = states.count(optuna.trial.TrialState.COMPLETE)
+        assert complete >= 8 and set(states) <= {optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED}, states
