@@ -81,8 +81,7 @@ def test_demo_writes_single_and_multi_objective_reports(tmp_path, capsys):
     assert 0.0 <= ours <= 59.37 and 0.0 <= rand <= 59.37
 
 
-def test_demo_tunes_the_real_targets(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("HPO_CACHE_DIR", str(tmp_path / "cache"))
+def test_demo_tunes_the_real_targets(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--trials", "3", "--only", "rag,preference", "--quick"]) == 0
     text = capsys.readouterr().out

@@ -60,8 +60,7 @@ def test_constraints_example_returns_the_best_feasible(capsys):
     assert memory <= example.MEMORY_BUDGET_GB and loss == pytest.approx(best.value)
 
 
-def test_rag_example_writes_a_feasible_front(tmp_path, monkeypatch):
-    monkeypatch.setenv("HPO_CACHE_DIR", str(tmp_path / "cache"))
+def test_rag_example_writes_a_feasible_front(tmp_path):
     example = load("04_rag_pareto")
     out = example.main(["--trials", "4", "--questions", "10", "--out", str(tmp_path / "report")])
     tuner, front = out["tuner"], out["front"]
