@@ -163,13 +163,30 @@ def stdlib_corpus(modules: Sequence[str] = STDLIB_MODULES, *, min_words: int = 6
             doc = inspect.getdoc(obj)
             if not doc or len(doc.split()) < min_words:
                 continue
-            try:
-                signature = str(inspect.signature(obj)) if not inspect.isclass(obj) else ""
-            except (TypeError, ValueError):
-                signature = ""
+            signature = "" if inspect.isclass(obj) else _signature(obj)
             kind = "class" if inspect.isclass(obj) else "function"
             entries.append(Entry(f"{module_name}.{attr}", kind, f"{signature} {' '.join(doc.split())}".strip()))
     return entries
+
+
+class _Opaque:
+    def __repr__(self) -> str:
+        return "..."
+
+
+def _signature(obj: Any) -> str:
+    """``obj``'s signature with every default whose repr is an object's (``<... at 0x7f...>``, a list
+    of live logging handlers) shown as ``...``: those change from one process to the next, and the
+    corpus, hence its fingerprint and the embedding cache's key, must not."""
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return ""
+    params = [
+        p.replace(default=_Opaque()) if p.default is not p.empty and "<" in repr(p.default) else p
+        for p in sig.parameters.values()
+    ]
+    return str(sig.replace(parameters=params))
 
 
 def make_questions(entries: Sequence[Entry], n: int, *, seed: int = 0, drop: float = 0.2) -> list[Question]:

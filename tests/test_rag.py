@@ -187,3 +187,16 @@ def test_stdlib_questions_are_seeded_and_masked():
         assert q.answer.rsplit(".", 1)[1].lower() not in q.text.lower().split()
     with pytest.raises(hpo.HPOValueError, match="at most"):
         make_questions(entries, 10_000)
+
+
+def test_the_stdlib_corpus_is_the_same_in_every_process():
+    # Signatures whose defaults are objects (`<... at 0x7f...>`, logging's live handlers) would make
+    # the corpus, its fingerprint and so the embedding cache's key differ from process to process.
+    import subprocess
+    import sys
+
+    code = "import hashlib; from objectives.rag import stdlib_corpus; " \
+        "print(hashlib.sha1('\\0'.join(e.block for e in stdlib_corpus()).encode()).hexdigest())"
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout for _ in range(2)}
+    assert len(runs) == 1
+    assert not any(" at 0x" in e.text for e in rag.stdlib_corpus())
