@@ -124,26 +124,32 @@ def _bin(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.array([t[g].mean() for g in groups]), np.array([y[g].mean() for g in groups])
 
 
-def _solve(s: np.ndarray, y: np.ndarray, b: float) -> tuple[float, float, float]:
-    """``(a, c, sse)`` of the least-squares fit of ``a exp(-b s) + c`` for a fixed ``b``."""
-    X = np.stack([np.exp(-b * s), np.ones_like(s)], axis=1)  # (n, 2)
+def _solve(s: np.ndarray, y: np.ndarray, b: float, floor: float) -> tuple[float, float, float]:
+    """``(a, c, sse)`` of the least-squares fit of ``a exp(-b s) + c`` for a fixed ``b``, with
+    ``c >= floor`` (if the free fit's ``c`` is below, the fit with ``c = floor``: the constrained
+    optimum of a convex problem lies on the bound)."""
+    e = np.exp(-b * s)
+    X = np.stack([e, np.ones_like(s)], axis=1)  # (n, 2)
     (a, c), *_ = np.linalg.lstsq(X, y, rcond=None)
-    r = y - X @ np.array([a, c])
+    if c < floor:
+        c = floor
+        a = float(e @ (y - c) / max(e @ e, 1e-300))
+    r = y - (a * e + c)
     return float(a), float(c), float(r @ r)
 
 
-def _fit(s: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+def _fit(s: np.ndarray, y: np.ndarray, floor: float) -> tuple[float, float, float]:
     """``(a, b, c)`` in the scaled time ``s`` (1 = the window's last step)."""
     grid = np.geomspace(*B_RANGE, 60)
-    sse = [_solve(s, y, b)[2] for b in grid]
+    sse = [_solve(s, y, b, floor)[2] for b in grid]
     i = int(np.argmin(sse))
     lo, hi = math.log(grid[max(i - 1, 0)]), math.log(grid[min(i + 1, len(grid) - 1)])
     if hi > lo:
-        res = minimize_scalar(lambda lb: _solve(s, y, math.exp(lb))[2], bounds=(lo, hi), method="bounded")
+        res = minimize_scalar(lambda lb: _solve(s, y, math.exp(lb), floor)[2], bounds=(lo, hi), method="bounded")
         b = math.exp(res.x) if res.fun <= sse[i] else grid[i]
     else:
         b = grid[i]
-    a, c, _ = _solve(s, y, b)
+    a, c, _ = _solve(s, y, b, floor)
     return a, b, c
 
 
@@ -157,13 +163,17 @@ def _param_std(s: np.ndarray, y: np.ndarray, a: float, b: float, c: float, s_h: 
     return math.sqrt(max(float(g @ cov @ g), 0.0))
 
 
-def forecast(losses: Sequence[float], horizon: float, *, steps: Sequence[float] | None = None) -> Forecast:
+def forecast(
+    losses: Sequence[float], horizon: float, *, steps: Sequence[float] | None = None, floor: float = -math.inf
+) -> Forecast:
     """Forecast the loss at step ``horizon`` from a short run's losses (see the module docstring).
 
     Args:
         losses: The losses of the short run, one per entry of ``steps`` (at least 5).
         horizon: The step whose loss is predicted (``>=`` the last step).
         steps: The steps of ``losses``, strictly increasing; default ``1, 2, ..., len(losses)``.
+        floor: A lower bound of the loss (0 for a cross-entropy): the fitted asymptote ``c`` stays
+            at or above it, so a curve still falling steeply is not extrapolated below it.
 
     Raises:
         DivergedError: A loss is NaN or infinite, or the curve diverges.
@@ -179,14 +189,16 @@ def forecast(losses: Sequence[float], horizon: float, *, steps: Sequence[float] 
         )
     scale = float(t[-1])
     s, s_h = t / scale, float(horizon) / scale
-    a, b, c = _fit(s, y)
+    if not (isinstance(floor, numbers.Real) and not math.isnan(floor)):
+        raise HPOValueError(f"`floor` must be a number (or -inf), but got floor={floor!r}.")
+    a, b, c = _fit(s, y, float(floor))
     mean = a * math.exp(-b * s_h) + c
     var = _param_std(s, y, a, b, c, s_h) ** 2
     half = len(s) // 2
     if half >= MIN_POINTS:
         # Back-test of the model form: the fit of the first half predicts the (fitted) loss at the
         # window's end; a curve an exponential does not describe well misses by more.
-        a2, b2, c2 = _fit(s[:half] / s[half - 1], y[:half])
+        a2, b2, c2 = _fit(s[:half] / s[half - 1], y[:half], float(floor))
         predicted = a2 * math.exp(-b2 / s[half - 1]) + c2
         var += (predicted - (a * math.exp(-b) + c)) ** 2
     return Forecast(

@@ -29,7 +29,7 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from hpo.proxy import MIN_POINTS, should_stop
-from hpo.errors import HPOTypeError, HPOValueError, StorageError, TrialStateError
+from hpo.errors import DivergedError, HPOTypeError, HPOValueError, StorageError, TrialStateError
 from acquisitions.pareto import non_dominated
 from hpo.engine import Fidelity, recommend
 from hpo.optuna import INFEASIBLE_KEY, OptunaSampler, _constraint_order, _signs
@@ -609,7 +609,8 @@ class Tuner:
         objectives, the Pareto front).
 
         An exception in ``fn`` records the trial as failed with the exception as its reason; it is
-        re-raised unless its type is in ``catch``.
+        re-raised unless its type is in ``catch`` or it is an :class:`hpo.DivergedError` (a
+        training run that diverged is a failed trial, not a crash).
         """
         if isinstance(n_trials, bool) or not isinstance(n_trials, numbers.Integral) or n_trials < 1:
             raise HPOValueError(f"`n_trials >= 1` must hold, but got n_trials={n_trials!r}.")
@@ -622,7 +623,7 @@ class Tuner:
                 trial = self._ask_one()
                 try:
                     result = fn(dict(trial.params))
-                except catch as exc:
+                except (DivergedError, *catch) as exc:
                     self.tell(trial, state="fail", reason=f"{type(exc).__name__}: {exc}")
                     bar.update(1)
                     continue

@@ -103,6 +103,19 @@ def test_tuner_reports_steps_and_stops_a_hopeless_trial_with_its_reason():
         tuner.report(tuner.ask(), 1.0, -1)
 
 
+def test_optimize_records_a_diverged_run_as_failed_with_its_reason_and_goes_on():
+    def train(params):
+        if params["lr"] > 0.1:
+            raise hpo.DivergedError(f"loss is nan at step 7 (lr {params['lr']:.3g})")
+        return params["lr"]
+
+    tuner = hpo.Tuner({"lr": hpo.Float(1e-3, 1.0, log=True)}, seed=0, n_startup=6)
+    tuner.optimize(train, 6, show_progress_bar=False)
+    failed = [t for t in tuner.trials if t.state == "fail"]
+    assert len(tuner.trials) == 6 and failed  # the Sobol design reaches lr > 0.1
+    assert all(t.reason == f"DivergedError: loss is nan at step 7 (lr {t.params['lr']:.3g})" for t in failed)
+
+
 def test_should_stop_waits_for_enough_reports_and_a_best_trial():
     tuner = hpo.Tuner({"x": hpo.Float(0, 1)}, seed=0)
     t = tuner.ask()
@@ -157,3 +170,14 @@ def test_fidelity_is_checked_and_kept_on_resume(tmp_path):
     hpo.Tuner(SPACE, fidelity="steps", storage=url, study_name="s")
     with pytest.raises(hpo.StorageError, match="fidelity='steps'"):
         hpo.Tuner(SPACE, storage=url, study_name="s")
+
+
+def test_floor_keeps_a_steep_curve_from_being_extrapolated_below_it():
+    # A loss still falling in a straight line from 3 to 1 over the window: its best exponential has
+    # a far-off asymptote below 0, impossible for a cross-entropy.
+    y = np.linspace(3.0, 1.0, 50)
+    assert forecast(y, horizon=500).c < 0.0
+    floored = forecast(y, horizon=500, floor=0.0)
+    assert floored.c == 0.0 and 0.0 <= floored.mean < 1.0
+    with pytest.raises(hpo.HPOValueError, match="floor"):
+        forecast(y, horizon=500, floor=float("nan"))

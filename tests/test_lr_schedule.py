@@ -1,0 +1,161 @@
+"""The learning-rate schedule target: schedule formulas, checkpoints, determinism, divergence, AutoLRS."""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import pytest
+import torch
+
+import hpo
+from objectives.lr_schedule import (
+    DEFAULT,
+    KINDS,
+    SPACE,
+    CharTokenizer,
+    LMConfig,
+    LRScheduleTask,
+    autolrs,
+    schedule_lr,
+)
+
+
+@pytest.fixture(scope="module")
+def task() -> LRScheduleTask:
+    # A tiny model (1 layer, 32 wide, 8 windows of 32 characters): 100 steps take ~0.4 s.
+    tiny = LMConfig(layers=1, heads=2, width=32, context=32)
+    return LRScheduleTask(0, steps=100, batch_size=8, model=tiny, n_eval=32)
+
+
+def test_schedule_values_by_hand():
+    lr = functools.partial(schedule_lr, total=100, peak_lr=0.01, warmup_frac=0.1, final_frac=0.2)
+    # Warmup W = 10 steps; final rate 0.2 * 0.01 = 0.002; at t = 50 the progress after the warmup
+    # is p = (50 - 10) / (100 - 10) = 4/9.
+    for kind in KINDS:
+        assert lr(kind, 0) == 0.0  # the warmup starts at 0
+        assert lr(kind, 5) == pytest.approx(0.005, rel=1e-12)  # half way up the warmup
+        assert lr(kind, 10) == pytest.approx(0.01, rel=1e-12)  # the peak at t = W
+        assert lr(kind, 100) == pytest.approx(0.002, rel=1e-12)  # the final rate at t = total
+    # cosine: 0.002 + 0.008 * (1 + cos(4 pi / 9)) / 2 = 0.002 + 0.004 * (1 + 0.17364818) = 0.0066945927
+    assert lr("cosine", 50) == pytest.approx(0.0066945927, rel=1e-8)
+    # linear: 0.002 + 0.008 * (1 - 4/9) = 0.002 + 0.0044444444 = 0.0064444444
+    assert lr("linear", 50) == pytest.approx(0.0064444444, rel=1e-8)
+    # constant_cooldown: the peak until C = 0.8 * 100 = 80, then linear to 0.002 at 100, so half
+    # way through the cooldown (t = 90) it is (0.01 + 0.002) / 2 = 0.006.
+    assert lr("constant_cooldown", 50) == pytest.approx(0.01, rel=1e-12)
+    assert lr("constant_cooldown", 80) == pytest.approx(0.01, rel=1e-12)
+    assert lr("constant_cooldown", 90) == pytest.approx(0.006, rel=1e-12)
+    # No warmup: the peak at t = 0.
+    assert schedule_lr("cosine", 0, 100, peak_lr=0.01, warmup_frac=0.0, final_frac=0.0) == 0.01
+
+
+def test_schedule_rejects_bad_arguments():
+    ok = {"peak_lr": 0.01, "warmup_frac": 0.1, "final_frac": 0.1}
+    with pytest.raises(hpo.HPOValueError, match="kind"):
+        schedule_lr("step", 0, 100, **ok)
+    with pytest.raises(hpo.HPOValueError, match="t <= total"):
+        schedule_lr("cosine", 101, 100, **ok)
+    # constant_cooldown's warmup must end before the cooldown (the last 20%).
+    with pytest.raises(hpo.HPOValueError, match="warmup_frac <= 0.8"):
+        schedule_lr("constant_cooldown", 0, 100, peak_lr=0.01, warmup_frac=0.9, final_frac=0.1)
+
+
+def test_tokenizer_round_trip():
+    tok = CharTokenizer("hello world")
+    assert tok.chars == " dehlorw" and len(tok) == 8
+    assert tok.decode(tok.encode("world hello")) == "world hello"
+    with pytest.raises(hpo.HPOValueError, match="vocabulary"):
+        tok.encode("x")
+
+
+def _optimizer_tensors(run) -> list[torch.Tensor]:
+    state = run.optimizer.state_dict()["state"]
+    return [v for i in sorted(state) for _, v in sorted(state[i].items()) if isinstance(v, torch.Tensor)]
+
+
+@pytest.mark.parametrize("optimizer", ["adamw", "sgd"])
+def test_restoring_a_checkpoint_reruns_bitwise_identically(task, optimizer):
+    run = task.start(optimizer)
+    rate = lambda t: 3e-3 * (1 + t % 3)  # noqa: E731 - a rate that changes each step
+    run.advance(rate, 5)
+    state = run.checkpoint()
+    first = run.advance(rate, 7)
+    params = [p.detach().clone() for p in run.model.parameters()]
+    opt = [t.clone() for t in _optimizer_tensors(run)]
+    assert len(opt) >= len(params)  # momentum (and Adam's second moment) for every parameter
+    # Twice: a restore must leave the checkpoint intact for the next one.
+    for _ in range(2):
+        run.restore(state)
+        assert run.step == 5
+        assert run.advance(rate, 7) == first
+        assert all(torch.equal(a, b) for a, b in zip(params, run.model.parameters(), strict=True))
+        assert all(torch.equal(a, b) for a, b in zip(opt, _optimizer_tensors(run), strict=True))
+
+
+def test_training_is_deterministic_learns_and_touches_no_global_state(task):
+    initial = task.start().val_loss()
+    # GPT-2's small initial weights predict nearly uniformly: the loss of a uniform guess, log V.
+    assert initial == pytest.approx(math.log(task.vocab_size), abs=0.1)
+    config = DEFAULT  # AdamW at 3e-3, cosine, 10% warmup
+    rng, threads = torch.random.get_rng_state(), torch.get_num_threads()
+    reported = []
+    full = task.train(config, report=lambda loss, step: reported.append((step, loss)))
+    assert torch.equal(rng, torch.random.get_rng_state()) and threads == torch.get_num_threads()
+    assert full.steps == 100 and reported == list(enumerate(full.train_losses, start=1))
+    assert full.diverged_reason is None
+    assert full.val_loss < math.log(task.vocab_size) - 1.0  # measured 3.39 against log 99 = 4.60
+    again = task.train(config)
+    assert again.val_loss == full.val_loss and again.train_losses == full.train_losses
+    # A short run is the first tenth of the full one: the schedule's horizon stays T.
+    short = task.train(config, steps=10)
+    assert short.train_losses == full.train_losses[:10]
+
+
+def test_a_diverging_config_returns_nan_with_its_reason(task):
+    # SGD at rate 1.0 without warmup: the loss passes 100 log V (459.5) at step 13 (measured).
+    config = {
+        "schedule": "constant_cooldown", "optimizer": "sgd", "peak_lr": 1.0, "warmup_frac": 0.0, "final_frac": 0.5,
+    }
+    assert SPACE.validate(config) == config
+    result = task.train(config)
+    assert math.isnan(result.val_loss) and result.steps < 100 and len(result.train_losses) == result.steps
+    assert f"at step {result.steps} " in result.diverged_reason  # the loss and the step that stopped it
+    with pytest.raises(hpo.DivergedError, match=f"at step {result.steps} "):
+        task(config)
+    # A run that diverged refuses to go on until a checkpoint is restored.
+    run = task.start("sgd")
+    state = run.checkpoint()
+    losses = run.advance(lambda t: 1e3, 50)
+    assert len(losses) < 50 and run.diverged_reason is not None
+    with pytest.raises(hpo.HPOValueError, match="restore a checkpoint"):
+        run.advance(lambda t: 1e-3, 1)
+    run.restore(state)
+    assert run.diverged_reason is None and len(run.advance(lambda t: 1e-3, 3)) == 3
+
+
+def test_autolrs_picks_one_rate_per_stage_and_counts_its_steps(task):
+    stages, tau, n_candidates = 2, 50, 3
+    result = autolrs(task, stages=stages, tau=tau, n_candidates=n_candidates, seed=0, lr_low=1e-3, lr_high=3e-2)
+    assert result.diverged_reason is None and math.isfinite(result.val_loss)
+    assert len(result.rates) == stages and all(1e-3 <= r <= 3e-2 for r in result.rates)
+    # Each stage: tau steps of the run itself plus n_candidates probes of tau // 10 = 5 steps.
+    assert result.steps == stages * tau + stages * n_candidates * (tau // 10) == 130
+    assert len(result.train_losses) == stages * tau
+    for rate, probes in zip(result.rates, result.probes, strict=True):
+        assert len(probes) == n_candidates
+        finite = [p for p in probes if p.reason is None]
+        assert rate == min(finite, key=lambda p: p.mean).lr  # the best forecast wins
+    with pytest.raises(hpo.HPOValueError, match="tau >= 50"):
+        autolrs(task, stages=1, tau=40)
+
+
+def test_autolrs_survives_a_stage_whose_probes_all_diverge(task):
+    # SGD at 100-1000 blows up within a few steps: every probe fails, the stage falls back to
+    # lr_low with a warning, diverges too, and the run ends with NaN and the reason.
+    with pytest.warns(hpo.HPOWarning, match="every probe of stage 0 diverged"):
+        result = autolrs(task, stages=2, tau=50, n_candidates=2, lr_low=100.0, lr_high=1000.0, optimizer="sgd")
+    assert result.rates == (100.0,) and math.isnan(result.val_loss) and result.diverged_reason
+    assert all(p.reason and math.isnan(p.mean) for p in result.probes[0])
+    probe_steps = result.steps - len(result.train_losses)
+    assert 2 <= probe_steps < 2 * 5 and len(result.train_losses) < 50  # each stopped at its blow-up
