@@ -85,3 +85,17 @@ def test_preference_example_respects_the_kl_budget(tmp_path):
     if out["best"] is not None:
         assert out["best"].feasible and out["best"].value == max(t.value for t in tuner.trials if t.feasible)
     assert out["steps"] == default.steps + sum(t.params["steps"] for t in tuner.trials)
+
+
+def test_lr_schedule_example_counts_steps_and_recommends_a_full_run(tmp_path):
+    example = load("06_lr_schedule")
+    out = example.main(["--trials", "3", "--steps", "50", "--compare", "--out", str(tmp_path)])
+    proxy, full, task = out["proxy"], out["full"], out["task"]
+    trials = proxy["tuner"].trials
+    assert len(trials) == 3 and len(full["tuner"].trials) == 3
+    # Steps: every proxy trial's reported length, plus the recommendation's full run.
+    assert proxy["steps"] == sum(t.steps for t in trials) + 50
+    assert all(t.steps == t.params["steps"] for t in trials if t.state == "complete")
+    assert full["steps"] == 3 * 50
+    assert proxy["val_loss"] == task(proxy["recommended"])  # the recommendation, trained in full
+    assert (tmp_path / "index.html").exists()

@@ -1,0 +1,125 @@
+"""Tune a language model's learning-rate schedule with short training proxies.
+
+The target (``objectives/lr_schedule.py``) trains a small character-level GPT-2 on the standard
+library's docstrings for ``T`` steps with a parametric schedule (warmup, then cosine / linear decay
+or constant with a cooldown; peak rate, warmup and final fractions, AdamW or SGD).
+
+- **Proxy tuning** (default): the run's length is a fidelity, ``steps`` in ``T/10 .. T``. hpo models
+  (schedule, length) jointly and picks both by cost-aware multi-fidelity knowledge gradient; each
+  trial reports its training loss, and a trial whose forecast at ``T`` is hopeless stops early. The
+  recommended schedule is then trained for the full ``T`` steps.
+- ``--compare`` also tunes with full runs only, the same number of trials, and prints the final
+  validation losses and the training steps each spent.
+- ``--autolrs`` also runs the per-stage schedule found on the fly (AutoLRS).
+
+    python examples/06_lr_schedule.py --trials 12 --compare --seed 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+
+import hpo
+from hpo.report import write_report
+from objectives.lr_schedule import DEFAULT, SPACE, LRScheduleTask, autolrs
+
+
+def tune_with_proxies(task: LRScheduleTask, trials: int, seed: int) -> dict:
+    """Multi-fidelity tuning with early stopping; returns the tuner, the recommendation, its full-run
+    validation loss and the training steps spent (the recommendation's full run included)."""
+    T = task.steps
+    space = hpo.SearchSpace({**SPACE, "steps": hpo.Int(T // 10, T, step=T // 10)})
+    tuner = hpo.Tuner(space, fidelity="steps", seed=seed)
+    for _ in range(trials):
+        trial = tuner.ask()
+        params = {k: v for k, v in trial.params.items() if k != "steps"}
+        stop = {"reason": ""}
+
+        def report(loss: float, step: int) -> None:
+            tuner.report(trial, loss, step)
+            if step % 10 == 0 and step < trial.params["steps"] and not stop["reason"]:
+                stop["reason"] = tuner.should_stop(trial)
+                if stop["reason"]:
+                    raise StopIteration
+
+        try:
+            result = task.train(params, steps=trial.params["steps"], report=report)
+        except StopIteration:
+            told = tuner.tell(trial, state="pruned", reason=stop["reason"])
+        else:
+            if result.diverged_reason:
+                told = tuner.tell(trial, state="fail", reason=result.diverged_reason)
+            else:
+                told = tuner.tell(trial, result.val_loss)
+        value = f"{told.value:.4f}" if told.value is not None else "-"
+        print(f"  proxy trial {trial.number:>2}: {told.state:<8} {told.steps:>4} steps  {_short(params)} -> {value}"
+              + (f"  ({told.reason})" if told.reason and told.state != "complete" else ""), flush=True)
+    recommended = {k: v for k, v in tuner.recommend().items() if k != "steps"}
+    final = task.train(recommended)
+    return {
+        "tuner": tuner, "recommended": recommended, "val_loss": final.val_loss,
+        "steps": tuner.total_steps + final.steps,
+    }
+
+
+def tune_with_full_runs(task: LRScheduleTask, trials: int, seed: int) -> dict:
+    tuner = hpo.Tuner(SPACE, seed=seed)
+    for _ in range(trials):
+        trial = tuner.ask()
+        result = task.train(trial.params, report=functools.partial(tuner.report, trial))
+        if result.diverged_reason:
+            told = tuner.tell(trial, state="fail", reason=result.diverged_reason)
+        else:
+            told = tuner.tell(trial, result.val_loss)
+        value = f"{told.value:.4f}" if told.value is not None else "-"
+        print(f"  full trial {trial.number:>2}: {_short(trial.params)} -> {value}", flush=True)
+    return {"tuner": tuner, "val_loss": tuner.best_trial.value, "steps": tuner.total_steps}
+
+
+def _short(params: dict) -> str:
+    return (f"{params['schedule']:<17} {params['optimizer']:<5} lr {params['peak_lr']:.2e} "
+            f"warmup {params['warmup_frac']:.2f} final {params['final_frac']:.2f}")
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=300, help="T, the full run's length")
+    parser.add_argument("--compare", action="store_true", help="also tune with full runs only")
+    parser.add_argument("--autolrs", action="store_true", help="also find a per-stage schedule on the fly")
+    parser.add_argument("--out", default="lr-schedule-report")
+    args = parser.parse_args(argv)
+
+    task = LRScheduleTask(args.seed, steps=args.steps)
+    default = task.train(DEFAULT)
+    print(f"default schedule ({_short(DEFAULT)}): validation loss {default.val_loss:.4f} after {default.steps} steps")
+    print("proxy tuning (multi-fidelity, early stopping):", flush=True)
+    proxy = tune_with_proxies(task, args.trials, args.seed)
+    print(f"recommended {_short(proxy['recommended'])}: full-run validation loss {proxy['val_loss']:.4f}; "
+          f"{proxy['steps']} training steps spent (its full run included)")
+    out = {"task": task, "default": default, "proxy": proxy}
+    if args.compare:
+        print("full-run tuning:", flush=True)
+        full = tune_with_full_runs(task, args.trials, args.seed)
+        gap = (proxy["val_loss"] - full["val_loss"]) / full["val_loss"]
+        print(f"best full-run validation loss {full['val_loss']:.4f} with {full['steps']} steps; proxy "
+              f"{proxy['val_loss']:.4f} ({100 * gap:+.2f}%) with {proxy['steps']} steps "
+              f"({proxy['steps'] / full['steps']:.2f} of the full tuning's)")
+        out["full"] = full
+    if args.autolrs:
+        stages = 3
+        result = autolrs(task, stages=stages, tau=args.steps // stages, seed=args.seed)
+        print(f"AutoLRS: rates {[f'{r:.2e}' for r in result.rates]} -> validation loss {result.val_loss:.4f} "
+              f"with {result.steps} steps")
+        out["autolrs"] = result
+    os.makedirs(args.out, exist_ok=True)
+    out["report"] = write_report(proxy["tuner"].study, args.out)
+    print(f"report: {os.path.abspath(out['report'])}")
+    return out
+
+
+if __name__ == "__main__":
+    main()
