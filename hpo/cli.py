@@ -28,7 +28,7 @@ def _csv(text: str) -> list[str]:
 
 def _bench(args: argparse.Namespace) -> int:
     from hpo import bench
-    from objectives.synthetic import PARETO, get_pareto_problem, get_problem  # lazily, as the CLI may
+    from objectives.synthetic import PARETO, SUITE, get_pareto_problem, get_problem  # lazily, as the CLI may
 
     def problem(name: str):
         if name == "rag":
@@ -37,12 +37,53 @@ def _bench(args: argparse.Namespace) -> int:
             return RagProblem(RagPipeline(n_questions=100))
         return get_pareto_problem(name) if name in PARETO else get_problem(name)
 
-    problems = [problem(n) for n in _csv(args.problems)]
-    samplers = _csv(args.samplers)
+    if args.suite and args.problems is not None:
+        raise HPOError(f"give --suite or --problems, not both, but got --suite {args.suite} --problems {args.problems}.")
+    default_problems = "hartmann6" if args.growth else "branin,hartmann6,mixed"
+    names = list(SUITE) if args.suite else _csv(args.problems if args.problems is not None else default_problems)
+    problems = [problem(n) for n in names]
+    samplers = _csv(args.samplers if args.samplers is not None else "hpo,optuna-gp" if args.growth else "hpo,optuna-gp,tpe,random")
     for s in samplers:
         if s not in bench.SAMPLERS:
             raise HPOError(f"--samplers must name samplers among {sorted(bench.SAMPLERS)}, but got {s!r}.")
-    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    if args.growth:  # seconds per ask as the history grows, on one problem
+        if len(problems) != 1:
+            raise HPOError(f"--growth measures one problem, but got {len(problems)}: {[p.name for p in problems]}.")
+        try:
+            sizes = [int(n) for n in _csv(args.growth_sizes)]
+        except ValueError:
+            raise HPOError(f"--growth-sizes must be comma-separated integers, but got {args.growth_sizes!r}.") from None
+        rows = []
+        for s in samplers:
+            rows += bench.growth(
+                problems[0], s, sizes, asks=args.growth_asks, seed=args.first_seed, time_limit=args.growth_limit,
+                progress=lambda r: print(f"  {r['sampler']:<10} n={r['n']:<5} {r['median']:.3f} s/ask", flush=True),
+            )
+        text = f"seconds per ask on {problems[0].name} after n completed (random) trials\n\n{bench.format_growth(rows)}"
+        print(f"\n{text}")
+        if args.out:
+            with open(args.out, "w") as f:
+                f.write(text + "\n")
+            print(f"\nwrote {args.out}")
+        return 0
+    out = "bench.json" if args.out is None else args.out
+    n_seeds = args.seeds if args.seeds is not None else 10 if args.suite else 5
+    seeds = list(range(args.first_seed, args.first_seed + n_seeds))
+    try:
+        budgets = sorted({int(b) for b in _csv(args.budgets or ("25,50,100" if args.suite else ""))})
+    except ValueError:
+        raise HPOError(f"--budgets must be comma-separated integers, but got {args.budgets!r}.") from None
+    if budgets and (args.budget is not None or budgets[0] < 1):
+        raise HPOError(f"give --budget or positive --budgets, not both, but got --budget {args.budget} --budgets {args.budgets}.")
+    budget = budgets[-1] if budgets else 50 if args.budget is None else args.budget
+
+    done = []
+    if args.resume:
+        if not out or not os.path.exists(out):
+            raise HPOError(f"--resume reads the runs of --out, but got --out {out!r}, which does not exist.")
+        done = bench.read_runs(out)
+        print(f"resuming: {len(done)} runs read from {out}", flush=True)
+    finished = list(done)
 
     def progress(r: bench.RunResult) -> None:
         print(
@@ -50,14 +91,24 @@ def _bench(args: argparse.Namespace) -> int:
             f"{sum(r.seconds) / len(r.seconds):.3f} s/trial",
             flush=True,
         )
+        if budgets and out:  # a long benchmark keeps what it has, for --resume
+            finished.append(r)
+            bench.write_json(out, finished, [], partial=True)
 
-    results = bench.run(problems, samplers, seeds, args.budget, progress=progress)
-    rows = bench.summarize(results)
+    results = bench.run(problems, samplers, seeds, budget, progress=progress, done=done)
+    if budgets:
+        summary = bench.broad_summary(results, budgets=budgets)
+        rows, text = summary["rows"], bench.format_broad_table(summary)
+        extra = {key: summary[key] for key in ("budgets", "samplers", "problems", "geometric_mean", "share")}
+        extra["table"] = text
+    else:
+        rows = bench.summarize(results)
+        text, extra = bench.format_table(rows), {}
     print()
-    print(bench.format_table(rows))
-    if args.out:
-        bench.write_json(args.out, results, rows)
-        print(f"\nwrote {args.out}")
+    print(text)
+    if out:
+        bench.write_json(out, results, rows, **extra)
+        print(f"\nwrote {out}")
     if args.plot:
         bench.plot_curves(results, args.plot)
         print(f"wrote {args.plot}")
@@ -356,17 +407,34 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="compare samplers on benchmark problems (regret, seconds per trial)")
     b.add_argument(
         "--problems",
-        default="branin,hartmann6,mixed",
-        help="comma-separated problem names: branin, hartmann6, mixed; constrained gramacy, gardner1, gardner2, "
-        "vessel, spring, infeasible, gp<k>; multi-objective branin_currin, zdt1, dtlz2_2, dtlz2_3; rag (the RAG "
-        "pipeline of objectives.rag: quality, cost, latency, unsafe share <= 0.25)",
+        default=None,
+        help="comma-separated problem names (default branin,hartmann6,mixed; hartmann6 with --growth): the keys of "
+        "objectives.synthetic.PROBLEMS (branin, hartmann6, mixed, ackley5, ackley10, rosenbrock4, styblinski_tang8, "
+        "shekel10, michalewicz5, int_rosenbrock4, categorical5, hartmann6_n02, hartmann6_n10, hparams4; constrained "
+        "gramacy, gardner1, gardner2, vessel, spring, infeasible), gp<k>; multi-objective branin_currin, zdt1, "
+        "dtlz2_2, dtlz2_3; rag (the RAG pipeline of objectives.rag: quality, cost, latency, unsafe share <= 0.25)",
     )
-    b.add_argument("--samplers", default="hpo,optuna-gp,tpe,random", help="comma-separated sampler names")
-    b.add_argument("--seeds", type=int, default=5, help="number of seeds")
+    b.add_argument(
+        "--suite", choices=["broad"], default=None,
+        help="broad: the single-objective problems of objectives.synthetic.SUITE, scored by median regret "
+        "normalised to random search's at each of --budgets (default 25,50,100, read from one run), with "
+        "geometric means; default 10 seeds",
+    )
+    b.add_argument("--samplers", default=None, help="comma-separated sampler names (default hpo,optuna-gp,tpe,random; hpo,optuna-gp with --growth)")
+    b.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5; 10 with --suite)")
     b.add_argument("--first-seed", type=int, default=0, help="seeds run from this one up")
-    b.add_argument("--budget", type=int, default=50, help="trials per run")
-    b.add_argument("--out", default="bench.json", help="JSON file for the results ('' to skip)")
+    b.add_argument("--budget", type=int, default=None, help="trials per run (default 50)")
+    b.add_argument("--budgets", default="", help="comma-separated budgets read from each run, scored as with --suite")
+    b.add_argument("--out", default=None, help="JSON file for the results (default bench.json; '' to skip); with --growth, a text file for the table (default none)")
+    b.add_argument("--resume", action="store_true", help="with --budgets/--suite: reuse the runs already in --out")
     b.add_argument("--plot", default="", help="PNG file for the median curves ('' to skip)")
+    b.add_argument("--growth", action="store_true", help="measure seconds per ask as the number of completed trials grows")
+    b.add_argument("--growth-sizes", default="10,50,100,200,500,1000", help="with --growth: completed-trial counts")
+    b.add_argument("--growth-asks", type=int, default=3, help="with --growth: asks timed at each size")
+    b.add_argument(
+        "--growth-limit", type=float, default=60.0,
+        help="with --growth: skip a sampler's larger sizes once its median ask took longer than this many seconds",
+    )
     b.set_defaults(func=_bench)
 
     d = sub.add_parser("demo", help="tune the built-in problems and write a report")

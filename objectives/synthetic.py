@@ -34,8 +34,18 @@ __all__ = [
     "spring",
     "infeasible_branin",
     "gp_sample",
+    "ackley",
+    "rosenbrock",
+    "styblinski_tang",
+    "shekel",
+    "michalewicz",
+    "int_rosenbrock",
+    "categorical",
+    "hartmann6_noisy",
+    "hparams",
     "PROBLEMS",
     "CONSTRAINED",
+    "SUITE",
     "get_problem",
     "ParetoProblem",
     "branin_currin",
@@ -144,6 +154,204 @@ def mixed() -> Problem:
         }
     )
     return Problem("mixed", space, _mixed, _MIXED_OPT)
+
+
+# The broad single-objective suite (:data:`SUITE`). Definitions follow Surjanovic & Bingham's
+# Virtual Library of Simulation Experiments unless stated; where a standard box would put the
+# optimum at its centre the function is shifted, so that no sampler wins by sampling the centre.
+
+# Ackley's optimum moves from the origin to this point; the box is [-5, 10]^d, so the optimum sits
+# at a different, irrational-looking place in every coordinate (never the centre 2.5).
+ACKLEY_SHIFT = (1.7, -2.3, 3.1, 0.4, -1.1, 2.6, -3.4, 0.9, 4.2, -0.6)
+
+
+def _ackley(p: Mapping[str, Any], d: int) -> float:
+    z = np.array([p[f"x{i}"] for i in range(d)]) - np.array(ACKLEY_SHIFT[:d])
+    return float(
+        -20.0 * math.exp(-0.2 * math.sqrt(float(np.mean(z**2))))
+        - math.exp(float(np.mean(np.cos(2.0 * math.pi * z))))
+        + 20.0
+        + math.e
+    )
+
+
+def ackley(d: int = 5) -> Problem:
+    """Ackley (a=20, b=0.2, c=2 pi) shifted to :data:`ACKLEY_SHIFT`, on [-5, 10]^d; minimum 0 there.
+
+    At z = x - shift = 0: -20 e^0 - e^1 + 20 + e = 0. Highly multi-modal (a local minimum near
+    every integer offset of z) around one funnel.
+    """
+    if not 1 <= d <= len(ACKLEY_SHIFT):
+        raise hpo.HPOValueError(f"`1 <= d <= {len(ACKLEY_SHIFT)}` must hold, but got d={d!r}.")
+    space = hpo.SearchSpace({f"x{i}": hpo.Float(-5.0, 10.0) for i in range(d)})
+    return Problem(f"ackley{d}", space, lambda p: _ackley(p, d), 0.0)
+
+
+def _rosenbrock_terms(u: np.ndarray) -> float:
+    return float(np.sum(100.0 * (u[1:] - u[:-1] ** 2) ** 2 + (1.0 - u[:-1]) ** 2))
+
+
+def rosenbrock(d: int = 4) -> Problem:
+    """Rosenbrock on [-5, 10]^d (the box's centre is 2.5); minimum 0 at (1, ..., 1): a curved valley."""
+    space = hpo.SearchSpace({f"x{i}": hpo.Float(-5.0, 10.0) for i in range(d)})
+    return Problem(f"rosenbrock{d}", space, lambda p: _rosenbrock_terms(np.array([p[f"x{i}"] for i in range(d)])), 0.0)
+
+
+# Styblinski-Tang is separable: each coordinate's term 0.5 (x^4 - 16 x^2 + 5 x) is least at the root
+# of 2 x^3 - 16 x + 2.5 = 0 near -2.9035 (bounded Brent to 1e-14), -39.16616570377141 per coordinate.
+ST_ARGMIN = -2.9035340286202334
+_ST_MIN_PER_DIM = -39.16616570377141
+
+
+def styblinski_tang(d: int = 8) -> Problem:
+    """Styblinski-Tang on [-5, 5]^d; minimum -39.166166 d at x_i = -2.903534 (a corner-ward basin)."""
+    space = hpo.SearchSpace({f"x{i}": hpo.Float(-5.0, 5.0) for i in range(d)})
+
+    def fn(p: Mapping[str, Any]) -> float:
+        x = np.array([p[f"x{i}"] for i in range(d)])
+        return float(0.5 * np.sum(x**4 - 16.0 * x**2 + 5.0 * x))
+
+    return Problem(f"styblinski_tang{d}", space, fn, d * _ST_MIN_PER_DIM)
+
+
+_SHEKEL_C = np.array(
+    [[4, 1, 8, 6, 3, 2, 5, 8, 6, 7], [4, 1, 8, 6, 7, 9, 3, 1, 2, 3.6], [4, 1, 8, 6, 3, 2, 5, 8, 6, 7],
+     [4, 1, 8, 6, 7, 9, 3, 1, 2, 3.6]]
+).T  # m x 4: the centres of the m = 10 wells
+_SHEKEL_BETA = 0.1 * np.array([1, 2, 2, 4, 4, 6, 3, 7, 5, 5])
+# BFGS from (4, 4, 4, 4) with gtol 1e-12 (BoTorch's Shekel quotes -10.536443 at the same point).
+SHEKEL_ARGMIN = (4.00074686, 3.99950947, 4.00074686, 3.99950947)
+
+
+def _shekel(p: Mapping[str, Any]) -> float:
+    x = np.array([p[f"x{i}"] for i in range(4)])
+    return float(-np.sum(1.0 / (np.sum((x - _SHEKEL_C) ** 2, axis=1) + _SHEKEL_BETA)))
+
+
+def shekel() -> Problem:
+    """Shekel (m = 10) on [0, 10]^4: ten narrow wells on a flat plain; minimum -10.536443 near (4, 4, 4, 4)."""
+    space = hpo.SearchSpace({f"x{i}": hpo.Float(0.0, 10.0) for i in range(4)})
+    return Problem("shekel10", space, _shekel, -10.536443153483505)
+
+
+# Michalewicz (m = 10) is separable: -sum_i sin(x_i) sin(i x_i^2 / pi)^20, so its minimum is the
+# sum of five 1-D minima (a 200001-point grid on [0, pi] polished by bounded Brent).
+MICHALEWICZ_ARGMIN = (2.2029055199529126, 1.5707963266195448, 1.284991570272413, 1.9230584696163617, 1.7204697722211917)
+
+
+def _michalewicz(p: Mapping[str, Any]) -> float:
+    x = np.array([p[f"x{i}"] for i in range(5)])
+    i = np.arange(1, 6)
+    return float(-np.sum(np.sin(x) * np.sin(i * x**2 / math.pi) ** 20))
+
+
+def michalewicz() -> Problem:
+    """Michalewicz (m = 10) on [0, pi]^5: steep ridges and flat plateaus; minimum -4.687658."""
+    space = hpo.SearchSpace({f"x{i}": hpo.Float(0.0, math.pi) for i in range(5)})
+    return Problem("michalewicz5", space, _michalewicz, -4.687658179088147)
+
+
+def _int_rosenbrock(p: Mapping[str, Any]) -> float:
+    return _rosenbrock_terms(np.array([p["x0"], p["x1"], p["x2"], p["x3"]], dtype=np.float64) / 5.0)
+
+
+def int_rosenbrock() -> Problem:
+    """Rosenbrock of x / 5 over four integers, two with a step; minimum 0 at (5, 5, 5, 5).
+
+    The grids (31, 16, 11 and 31 values; 169136 points) all contain 5, which is a third of the way
+    up each range (not its middle). Full enumeration: the next best points are (4, 3, 2, 1) at 1.04
+    and (4, 3, 2, 0) at 3.44, so "nearly right" is far away on the lattice.
+    """
+    space = hpo.SearchSpace(
+        {
+            "x0": hpo.Int(-5, 25),
+            "x1": hpo.Int(-5, 25, step=2),
+            "x2": hpo.Int(-7, 23, step=3),
+            "x3": hpo.Int(-5, 25),
+        }
+    )
+    return Problem("int_rosenbrock4", space, _int_rosenbrock, 0.0)
+
+
+# Categorical-heavy: the optimiser scales the bowl and, with the normalisation layer, sets an offset
+# that rewards one combination (adamw + layer) which no choice's average points to (batch norm has
+# the best average offset); the activation moves the bowl's x-centre and adds its own offset; the
+# normalisation moves its y-centre. Every centre lies inside [0, 1]^2 and the sin^2 term vanishes at
+# it, so the minimum is min(offsets) + min(activation offsets) = 0.1 + 0.0.
+_CAT_SCALE = {"sgd": 4.0, "momentum": 3.0, "adam": 1.5, "adamw": 2.0}
+_CAT_OFFSET = {
+    ("sgd", "none"): 0.8, ("sgd", "batch"): 0.3, ("sgd", "layer"): 0.7,
+    ("momentum", "none"): 0.6, ("momentum", "batch"): 0.2, ("momentum", "layer"): 0.5,
+    ("adam", "none"): 0.5, ("adam", "batch"): 0.4, ("adam", "layer"): 0.25,
+    ("adamw", "none"): 0.45, ("adamw", "batch"): 0.35, ("adamw", "layer"): 0.1,
+}  # fmt: skip
+_CAT_ACTIVATION = {"relu": (0.3, 0.1), "gelu": (0.7, 0.0), "tanh": (0.5, 0.3)}  # (x-centre, offset)
+_CAT_NORM_Y = {"none": 0.2, "batch": 0.6, "layer": 0.35}
+CATEGORICAL_ARGMIN = {"x": 0.7, "y": 0.35, "optimizer": "adamw", "activation": "gelu", "norm": "layer"}
+
+
+def _categorical(p: Mapping[str, Any]) -> float:
+    cx, offset = _CAT_ACTIVATION[p["activation"]]
+    cy = _CAT_NORM_Y[p["norm"]]
+    dx, dy = p["x"] - cx, p["y"] - cy
+    bowl = dx**2 + 1.5 * dy**2 + 0.5 * math.sin(5.0 * p["x"]) ** 2 * dy**2
+    return _CAT_SCALE[p["optimizer"]] * bowl + _CAT_OFFSET[(p["optimizer"], p["norm"])] + offset
+
+
+def categorical() -> Problem:
+    """Two floats and three categoricals (4 x 3 x 3 = 36 combinations); minimum 0.1 at :data:`CATEGORICAL_ARGMIN`."""
+    space = hpo.SearchSpace(
+        {
+            "x": hpo.Float(0.0, 1.0),
+            "y": hpo.Float(0.0, 1.0),
+            "optimizer": hpo.Categorical(["sgd", "momentum", "adam", "adamw"]),
+            "activation": hpo.Categorical(["relu", "gelu", "tanh"]),
+            "norm": hpo.Categorical(["none", "batch", "layer"]),
+        }
+    )
+    return Problem("categorical5", space, _categorical, 0.1)
+
+
+# Hartmann6's values over the uniform box have standard deviation 0.383 (2e5 random points); the
+# noisy variants add 0.02 (about 5% of it: a well-seeded validation metric) and 0.1 (about 25%: a
+# short, noisy proxy run; half the gap between the global minimum -3.322 and the local one -3.203).
+def hartmann6_noisy(noise_std: float) -> Problem:
+    """Hartmann6 observed with Gaussian noise of ``noise_std``; regret is on the noise-free value."""
+    return Problem(f"hartmann6_n{round(100 * noise_std):02d}", hartmann6().space, _hartmann6, -3.3223680114155147, noise_std)
+
+
+# A training run's validation loss over (learning rate, weight decay, batch size, dropout), in the
+# shape practitioners report: the best learning rate grows with sqrt(batch size); the loss rises
+# slowly below it and falls off a cliff (divergence) a decade above it; weight decay and dropout
+# both regularise, so their best values move together with the learning rate. Every term is a
+# square that vanishes at HPARAMS_ARGMIN, so the minimum is the base loss 0.3.
+HPARAMS_ARGMIN = {"lr": 1e-3 * math.sqrt(2.0), "weight_decay": 1e-4, "batch_size": 128, "dropout": 0.1}
+
+
+def _hparams(p: Mapping[str, Any]) -> float:
+    u = math.log10(p["lr"]) - 0.5 * math.log10(p["batch_size"] / 64.0) + 3.0  # 0 at the best lr
+    v = math.log10(p["weight_decay"]) + 4.0 + 0.5 * u  # 0 at the best weight decay for this lr
+    return (
+        0.3
+        + 0.15 * u**2
+        + 20.0 * max(u - 1.0, 0.0) ** 2
+        + 0.04 * v**2
+        + 0.02 * (math.log2(p["batch_size"]) - 7.0) ** 2
+        + 0.5 * (p["dropout"] - 0.1 + 0.05 * v) ** 2
+    )
+
+
+def hparams() -> Problem:
+    """A synthetic learning-rate / weight-decay / batch-size (log-int) / dropout surface; minimum 0.3."""
+    space = hpo.SearchSpace(
+        {
+            "lr": hpo.Float(1e-5, 1.0, log=True),
+            "weight_decay": hpo.Float(1e-6, 1e-1, log=True),
+            "batch_size": hpo.Int(8, 512, log=True),
+            "dropout": hpo.Float(0.0, 0.5),
+        }
+    )
+    return Problem("hparams4", space, _hparams, 0.3)
 
 
 # Constrained problems. Definitions and optima: Gramacy et al. (2016), Gardner et al. (2014),
@@ -330,8 +538,38 @@ PROBLEMS: dict[str, Callable[[], Problem]] = {
     "vessel": pressure_vessel,
     "spring": spring,
     "infeasible": infeasible_branin,
+    "ackley5": lambda: ackley(5),
+    "ackley10": lambda: ackley(10),
+    "rosenbrock4": lambda: rosenbrock(4),
+    "styblinski_tang8": lambda: styblinski_tang(8),
+    "shekel10": shekel,
+    "michalewicz5": michalewicz,
+    "int_rosenbrock4": int_rosenbrock,
+    "categorical5": categorical,
+    "hartmann6_n02": lambda: hartmann6_noisy(0.02),
+    "hartmann6_n10": lambda: hartmann6_noisy(0.1),
+    "hparams4": hparams,
 }
 CONSTRAINED = ("gramacy", "gardner1", "gardner2", "vessel", "spring")
+# The broad single-objective benchmark (``hpo bench --suite broad``): 14 problems, 2 to 10
+# dimensions; continuous (multi-modal, valley, narrow wells, ridges), integer, categorical, mixed
+# and log-scale hyperparameter-like spaces; noise-free and noisy.
+SUITE = (
+    "branin",  # 2 floats
+    "hartmann6",  # 6 floats
+    "mixed",  # 2 floats, a log-int, a categorical
+    "ackley5",  # 5 floats, shifted, multi-modal
+    "rosenbrock4",  # 4 floats, a curved valley
+    "styblinski_tang8",  # 8 floats
+    "shekel10",  # 4 floats, ten narrow wells
+    "michalewicz5",  # 5 floats, steep ridges
+    "ackley10",  # 10 floats, shifted
+    "int_rosenbrock4",  # 4 integers, two stepped
+    "categorical5",  # 2 floats, 3 categoricals
+    "hartmann6_n02",  # 6 floats, noise 0.02
+    "hartmann6_n10",  # 6 floats, noise 0.1
+    "hparams4",  # log-floats, a log-int, a float
+)
 
 
 def get_problem(name: str) -> Problem:
