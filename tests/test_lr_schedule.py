@@ -112,6 +112,20 @@ def test_training_is_deterministic_learns_and_touches_no_global_state(task):
     assert short.train_losses == full.train_losses[:10]
 
 
+def test_a_compressed_run_is_the_schedule_over_its_own_length(task):
+    config = {"schedule": "cosine", "optimizer": "adamw", "peak_lr": 3e-3, "warmup_frac": 0.1, "final_frac": 0.1}
+    short = task.train(config, steps=30, horizon=30)
+    run = task.start("adamw")  # by hand: the cosine schedule of a 30-step run
+    shape = {"peak_lr": 3e-3, "warmup_frac": 0.1, "final_frac": 0.1}
+    assert list(short.train_losses) == run.advance(lambda t: schedule_lr("cosine", t, 30, **shape), 30)
+    assert short.val_loss == run.val_loss()
+    assert short.train_losses != task.train(config, steps=30).train_losses  # not the first 30 of T
+    with pytest.raises(hpo.HPOValueError, match="steps <= horizon"):
+        task.train(config, steps=40, horizon=30)
+    with pytest.raises(hpo.HPOValueError, match="horizon"):
+        task.train(config, horizon=task.steps + 1)
+
+
 def test_a_diverging_config_returns_nan_with_its_reason(task):
     # SGD at rate 1.0 without warmup: the loss passes 100 log V (459.5) at step 13 (measured).
     config = {
