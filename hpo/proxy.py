@@ -23,9 +23,15 @@ momentum), so the fit is robust:
 The standard deviation adds two parts in quadrature: the parameters' uncertainty carried to the
 prediction (delta method, Gauss-Newton covariance ``s^2 (J^T J)^-1``), and a **back-test** of the
 model form on this very curve: the same fit on the first half of the points predicts the fitted
-loss at the end of the window, and its error measures how well an exponential describes this
-curve. (On exact exponentials with noise, the delta-method part alone gives |z| quantiles 0.69 /
-2.35 / 3.08 at 50 / 90 / 95%, a little overconfident in the tails; the back-test widens it.)
+loss at the end of the window, and its error, scaled by how much farther the forecast reaches than
+the back-test did, measures how far an exponential can be trusted on this curve. Real training
+curves need it: on the learning-rate target's curves (``objectives.lr_schedule``), forecasts from a
+third of a scheduled run fell within 2 standard deviations of the final loss for 45% of 19 runs
+with the delta method and an unscaled back-test, 70% with the scaled one; from a tenth, 60% and 95%.
+The price is caution on curves that are exactly exponential: with 1% noise and a horizon ten
+windows away the standard deviation is ~0.2 (against errors of ~0.005), because the back-test's
+noise is scaled too; discounting it (by 1 or 2 of the half-fit's own standard deviations) made the
+real curves' coverage fall to 40-60%. Caution is the right side for stopping runs early.
 
 A curve with a NaN or infinite loss, or whose smoothed end is far above its smoothed start
 (``DIVERGE_RATIO``), raises :class:`DivergedError` with the reason; a tuner records that as a
@@ -197,10 +203,13 @@ def forecast(
     half = len(s) // 2
     if half >= MIN_POINTS:
         # Back-test of the model form: the fit of the first half predicts the (fitted) loss at the
-        # window's end; a curve an exponential does not describe well misses by more.
-        a2, b2, c2 = _fit(s[:half] / s[half - 1], y[:half], float(floor))
-        predicted = a2 * math.exp(-b2 / s[half - 1]) + c2
-        var += (predicted - (a * math.exp(-b) + c)) ** 2
+        # window's end; a curve an exponential does not describe well misses by more, and the miss
+        # grows with the distance extrapolated (scaled linearly from the back-test's reach).
+        s_half, end = s[:half] / s[half - 1], 1.0 / s[half - 1]
+        a2, b2, c2 = _fit(s_half, y[:half], float(floor))
+        miss = a2 * math.exp(-b2 * end) + c2 - (a * math.exp(-b) + c)
+        reach = max((s_h - 1.0) / (1.0 - s[half - 1]), 1.0)
+        var += (miss * reach) ** 2
     return Forecast(
         mean=float(mean),
         std=math.sqrt(var),

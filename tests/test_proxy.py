@@ -29,7 +29,7 @@ def test_forecast_recovers_the_curve_from_a_noisy_spiky_run(seed):
     assert fc.c == pytest.approx(0.8, rel=0.02)
     truth = 2.0 * math.exp(-0.02 * 2000) + 0.8
     assert abs(fc.mean - truth) < 3 * fc.std + 1e-3
-    assert fc.std < 0.05  # well identified: the floor is seen
+    assert fc.std < 0.3  # the floor is seen; cautious (see hpo.proxy: the back-test's miss is scaled)
 
 
 def test_forecast_of_an_exact_curve_is_exact():
