@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 import hpo
+from objectives._threads import one_thread
 
 __all__ = [
     "VOCAB",
@@ -161,17 +162,18 @@ class PreferenceTask:
         self.table = rng.normal(size=(VOCAB, VOCAB))  # A[prompt word, response word]
         self._torch = torch
         self.generator = torch.Generator().manual_seed(self.seed)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
-            self.reference = self._new_model()
-        self._sft(sft_steps, rng)
-        train_prompts = rng.integers(0, VOCAB, size=(n_pairs, PROMPT_LEN))
-        self.train_pairs = self._pairs(train_prompts, rng)
-        self.eval_prompts = rng.integers(0, VOCAB, size=(n_eval, PROMPT_LEN))
-        self.eval_pairs = self._pairs(self.eval_prompts, rng)
-        self.reference_samples = self._sample(self.reference, self.eval_prompts, seed=[self.seed, 99])
-        self._reference_rewards = self.reward(self.eval_prompts, self.reference_samples)
-        self.reference_reward = float(self._reference_rewards.mean())
+        with one_thread():
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self.seed)
+                self.reference = self._new_model()
+            self._sft(sft_steps, rng)
+            train_prompts = rng.integers(0, VOCAB, size=(n_pairs, PROMPT_LEN))
+            self.train_pairs = self._pairs(train_prompts, rng)
+            self.eval_prompts = rng.integers(0, VOCAB, size=(n_eval, PROMPT_LEN))
+            self.eval_pairs = self._pairs(self.eval_prompts, rng)
+            self.reference_samples = self._sample(self.reference, self.eval_prompts, seed=[self.seed, 99])
+            self._reference_rewards = self.reward(self.eval_prompts, self.reference_samples)
+            self.reference_reward = float(self._reference_rewards.mean())
 
     # -- the pieces --------------------------------------------------------------------------
     def _new_model(self):
@@ -265,6 +267,10 @@ class PreferenceTask:
 
     def evaluate(self, params: Mapping[str, Any]) -> PreferenceResult:
         """Align a copy of the reference with ``params`` and measure it on held-out prompts."""
+        with one_thread():
+            return self._evaluate(params)
+
+    def _evaluate(self, params: Mapping[str, Any]) -> PreferenceResult:
         torch = self._torch
         p = SPACE.validate(params)
         start = time.perf_counter()
