@@ -24,47 +24,7 @@ import os
 
 import hpo
 from hpo.report import write_report
-from objectives.lr_schedule import DEFAULT, SPACE, LRScheduleTask, autolrs
-
-
-def tune_with_proxies(task: LRScheduleTask, trials: int, seed: int) -> dict:
-    """Multi-fidelity tuning with early stopping; returns the tuner, the recommendation, its full-run
-    validation loss and the training steps spent (the recommendation's full run included)."""
-    T = task.steps
-    space = hpo.SearchSpace({**SPACE, "steps": hpo.Int(T // 10, T, step=T // 10)})
-    tuner = hpo.Tuner(space, fidelity="steps", seed=seed)
-    for _ in range(trials):
-        trial = tuner.ask()
-        params = {k: v for k, v in trial.params.items() if k != "steps"}
-        stop = {"reason": ""}
-
-        def report(loss: float, step: int) -> None:
-            tuner.report(trial, loss, step)
-            # A forecast extrapolates the full run's own curve; from a third of it on, it is close
-            # enough to trust (from the first tenth, it erred by ~20% on this task).
-            if trial.params["steps"] == T and T // 3 <= step < T and step % 10 == 0:
-                stop["reason"] = tuner.should_stop(trial)
-                if stop["reason"]:
-                    raise StopIteration
-
-        try:
-            result = task.train(params, steps=trial.params["steps"], horizon=trial.params["steps"], report=report)
-        except StopIteration:
-            told = tuner.tell(trial, state="pruned", reason=stop["reason"])
-        else:
-            if result.diverged_reason:
-                told = tuner.tell(trial, state="fail", reason=result.diverged_reason)
-            else:
-                told = tuner.tell(trial, result.val_loss)
-        value = f"{told.value:.4f}" if told.value is not None else "-"
-        print(f"  proxy trial {trial.number:>2}: {told.state:<8} {told.steps:>4} steps  {_short(params)} -> {value}"
-              + (f"  ({told.reason})" if told.reason and told.state != "complete" else ""), flush=True)
-    recommended = {k: v for k, v in tuner.recommend().items() if k != "steps"}
-    final = task.train(recommended)
-    return {
-        "tuner": tuner, "recommended": recommended, "val_loss": final.val_loss,
-        "steps": tuner.total_steps + final.steps,
-    }
+from objectives.lr_schedule import DEFAULT, SPACE, LRScheduleTask, autolrs, describe, tune_with_proxies
 
 
 def tune_with_full_runs(task: LRScheduleTask, trials: int, seed: int) -> dict:
@@ -77,13 +37,8 @@ def tune_with_full_runs(task: LRScheduleTask, trials: int, seed: int) -> dict:
         else:
             told = tuner.tell(trial, result.val_loss)
         value = f"{told.value:.4f}" if told.value is not None else "-"
-        print(f"  full trial {trial.number:>2}: {_short(trial.params)} -> {value}", flush=True)
+        print(f"  full trial {trial.number:>2}: {describe(trial.params)} -> {value}", flush=True)
     return {"tuner": tuner, "val_loss": tuner.best_trial.value, "steps": tuner.total_steps}
-
-
-def _short(params: dict) -> str:
-    return (f"{params['schedule']:<17} {params['optimizer']:<5} lr {params['peak_lr']:.2e} "
-            f"warmup {params['warmup_frac']:.2f} final {params['final_frac']:.2f}")
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -98,10 +53,10 @@ def main(argv: list[str] | None = None) -> dict:
 
     task = LRScheduleTask(args.seed, steps=args.steps)
     default = task.train(DEFAULT)
-    print(f"default schedule ({_short(DEFAULT)}): validation loss {default.val_loss:.4f} after {default.steps} steps")
+    print(f"default schedule ({describe(DEFAULT)}): validation loss {default.val_loss:.4f} after {default.steps} steps")
     print("proxy tuning (multi-fidelity, early stopping):", flush=True)
-    proxy = tune_with_proxies(task, args.trials, args.seed)
-    print(f"recommended {_short(proxy['recommended'])}: full-run validation loss {proxy['val_loss']:.4f}; "
+    proxy = tune_with_proxies(task, trials=args.trials, seed=args.seed, log=functools.partial(print, flush=True))
+    print(f"recommended {describe(proxy['recommended'])}: full-run validation loss {proxy['val_loss']:.4f}; "
           f"{proxy['steps']} training steps spent (its full run included)")
     out = {"task": task, "default": default, "proxy": proxy}
     if args.compare:

@@ -1,5 +1,6 @@
 """The `hpo` command: readable output and one-line errors."""
 
+import re
 import subprocess
 import sys
 
@@ -83,9 +84,9 @@ def test_demo_writes_single_and_multi_objective_reports(tmp_path, capsys):
 
 def test_demo_tunes_the_real_targets(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--trials", "3", "--only", "rag,preference", "--quick"]) == 0
+    assert main(["demo", "--out", str(out), "--trials", "3", "--only", "rag,preference,lr_schedule", "--quick"]) == 0
     text = capsys.readouterr().out
-    rag, preference = (open(r).read() for r in _reports(text))
+    rag, preference, lr = (open(r).read() for r in _reports(text))
     assert "Pareto front" in rag and "Hypervolume" in rag and "quality (F1)" in rag
     assert "Best so far" in preference
     # The RAG gap is to the ideal point's box (1 x 0.7 $ x 50 ms = 35).
@@ -93,6 +94,13 @@ def test_demo_tunes_the_real_targets(tmp_path, capsys):
     ours, rand = map(float, line.split()[2:4])
     assert 0.0 < ours <= 35.0 and 0.0 < rand <= 35.0
     assert "preference trial   3/3" in text and "training steps spent" in text
+    # lr_schedule: 3 proxy trials of 10 to 100 steps, then the recommendation's full run of 100.
+    assert "Best so far" in lr and text.count("  proxy trial ") == 3
+    line = next(l for l in text.splitlines() if l.startswith("lr_schedule ") and "val loss" in l)
+    ours, default = map(float, line.split()[2:4])
+    assert 0.0 < ours < 4.6 and 0.0 < default < 4.6  # below a uniform guess's log(vocabulary) ~ 4.6
+    steps = int(re.search(r"'steps spent': (\d+)", line).group(1))
+    assert 3 * 10 + 100 <= steps <= 3 * 100 + 100
     assert main(["demo", "--only", "nope"]) == 2
 
 
