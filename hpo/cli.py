@@ -331,7 +331,7 @@ def _demo_lr_schedule(args: argparse.Namespace, storage: str, study_name: str):
           f"{default.val_loss:.4f}); {result['steps']} training steps spent ({result['steps'] / task.steps:.1f} full "
           f"runs); report {report}")
     shown = {"steps spent": result["steps"], **result["recommended"]}
-    return ("lr_schedule", "val loss", result["val_loss"], default.val_loss, shown), report
+    return ("lr_schedule", "val-loss", result["val_loss"], default.val_loss, shown), report
 
 
 _DEMOS = {
