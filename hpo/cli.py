@@ -174,9 +174,9 @@ def _demo(args: argparse.Namespace) -> int:
     import optuna
 
     parts = _csv(args.only) if args.only else list(DEMO_PARTS)
-    unknown = [p for p in parts if p not in DEMO_PARTS]
+    unknown = [p for p in parts if p not in _DEMOS]
     if unknown:
-        raise HPOError(f"--only must name parts among {list(DEMO_PARTS)}, but got {unknown}.")
+        raise HPOError(f"--only must name parts among {list(_DEMOS)}, but got {unknown}.")
     os.makedirs(args.out, exist_ok=True)
     storage = f"sqlite:///{os.path.abspath(os.path.join(args.out, 'demo.db'))}"
     print(f"hpo demo: {args.trials} trials per problem (at most {args.target_trials} on the real targets), storage {storage}")
@@ -334,8 +334,9 @@ def _demo_lr_schedule(args: argparse.Namespace, storage: str, study_name: str):
     return ("lr_schedule", "val-loss", result["val_loss"], default.val_loss, shown), report
 
 
-_DEMOS = {
+_DEMOS = {  # DEMO_PARTS run by default; the others with --only
     "branin": _demo_single("branin"),
+    "mixed": _demo_single("mixed"),
     "branin_currin": _demo_pareto,
     "rag": _demo_rag,
     "preference": _demo_preference,
@@ -464,9 +465,9 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="hpo-report", help="report directory (with the SQLite study)")
     d.add_argument("--trials", type=int, default=30, help="trials per problem")
     d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--only", default="", help=f"comma-separated parts to run, among {','.join(DEMO_PARTS)} (default all)")
+    d.add_argument("--only", default="", help=f"comma-separated parts to run (default {','.join(DEMO_PARTS)}; also: mixed)")
     d.add_argument("--target-trials", type=int, default=20, help="at most this many trials on each real target")
-    d.add_argument("--quick", action="store_true", help="smaller real targets (fewer questions, a smaller preference task)")
+    d.add_argument("--quick", action="store_true", help="smaller real targets (fewer questions, a smaller preference task, 100-step language-model runs)")
     d.set_defaults(func=_demo)
 
     r = sub.add_parser("report", help="write a report (HTML, PNG, CSV, Markdown) of a stored study")
