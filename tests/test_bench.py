@@ -160,7 +160,7 @@ def test_cli_broad_budgets_and_resume(tmp_path, capsys):
     argv = ["bench", "--problems", "branin,rosenbrock4", "--samplers", "random,tpe", "--seeds", "2", "--budgets", "4,8", "--out", str(out)]
     assert main(argv) == 0
     data = json.loads(out.read_text())
-    assert len(data["runs"]) == 8 and len(data["rows"] if "rows" in data else data["summary"]) == 2 * 2 * 2
+    assert len(data["runs"]) == 8 and len(data["summary"]) == 2 * 2 * 2  # (problem, sampler, budget) rows
     assert set(data["geometric_mean"]) == {"4", "8"} and data["geometric_mean"]["8"]["random"] == 1.0
     assert "### budget 8" in capsys.readouterr().out
     # resuming runs nothing again: the same runs come back
