@@ -22,7 +22,8 @@ SHELL = [
 ]
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Appended to a command (argparse keeps the last value): the same command on a tiny budget.
-CUTS = {"worker": ["--trials", "3"], "bench": ["--seeds", "1", "--budget", "1"]}
+CUTS = {"worker": ["--trials", "3"], "bench": ["--seeds", "1"]}
+BENCH_CUTS = {"--budgets": ["--budgets", "1"], "--growth": ["--growth-sizes", "5,10", "--growth-asks", "1"]}
 
 
 def test_readme_has_python_blocks():
@@ -59,13 +60,21 @@ def test_readme_shell_blocks_run(tmp_path, monkeypatch, capsys):
             assert expected in dry.stdout, dry.stdout
         else:
             assert program.endswith("hpo"), argv
-            assert cli.main(args + CUTS.get(args[0], [])) == 0, argv
+            cuts = CUTS.get(args[0], []) + [c for flag, more in BENCH_CUTS.items() if flag in args for c in more]
+            if args[0] == "bench" and not any(flag in args for flag in BENCH_CUTS):
+                cuts += ["--budget", "1"]
+            assert cli.main(args + cuts) == 0, argv
             out = capsys.readouterr().out
-            if args[0] == "bench":
+            if args[0] == "bench" and "--samplers" in args:
                 samplers = args[args.index("--samplers") + 1].split(",")
                 assert all(name in out for name in samplers), out
                 rows = json.loads((tmp_path / "bench.json").read_text())
                 assert {r["sampler"] for r in rows["runs"]} == set(samplers)
+            elif args[0] == "bench" and "--suite" in args:
+                rows = json.loads((tmp_path / args[args.index("--out") + 1]).read_text())
+                assert len({r["problem"] for r in rows["runs"]}) == 14  # the broad suite
+            elif args[0] == "bench":
+                assert "seconds per ask" in out and "| 10 |" in out, out
             if args[0] == "studies":
                 assert "sweep" in out
         seen.append(args[0])
