@@ -164,7 +164,7 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-DEMO_PARTS = ("branin", "branin_currin", "rag", "preference", "lr_schedule")
+DEMO_PARTS = ("branin_currin", "rag", "preference", "lr_schedule")
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -465,8 +465,8 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="hpo-report", help="report directory (with the SQLite study)")
     d.add_argument("--trials", type=int, default=30, help="trials per problem")
     d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--only", default="", help=f"comma-separated parts to run (default {','.join(DEMO_PARTS)}; also: mixed)")
-    d.add_argument("--target-trials", type=int, default=20, help="at most this many trials on each real target")
+    d.add_argument("--only", default="", help=f"comma-separated parts to run (default {','.join(DEMO_PARTS)}; also: branin, mixed)")
+    d.add_argument("--target-trials", type=int, default=15, help="at most this many trials on each real target")
     d.add_argument("--quick", action="store_true", help="smaller real targets (fewer questions, a smaller preference task, 100-step language-model runs)")
     d.set_defaults(func=_demo)
 
