@@ -150,7 +150,7 @@ def test_sampler_pickles_without_its_lock_and_caches():
     assert len(study.trials) == 6
 
 
-@pytest.mark.slow  # a local Ray instance took 5.5 min wall (18 s CPU) beside other jobs
+# A local Ray instance: 19 s on an idle 2-core machine (5.5 min once beside two other CPU-bound jobs).
 def test_through_ray_tune(tmp_path):
     pytest.importorskip("ray.tune", reason="Ray Tune is not installed: pip install 'hpo[ray]'")
     import ray
