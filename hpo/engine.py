@@ -174,6 +174,16 @@ class Fidelity:
         if not (isinstance(self.overhead, (int, float)) and 0.0 <= self.overhead < math.inf):
             raise HPOValueError(f"`overhead >= 0` must hold, but got overhead={self.overhead!r}.")
 
+    @classmethod
+    def of(cls, space: SearchSpace, name: str, overhead: float = 0.05) -> Fidelity:
+        """The fidelity parameter ``name`` of ``space``; raises unless it is an ``Int`` or ``Float``
+        of the space with ``0 < low < high``."""
+        if name not in space:
+            raise HPOValueError(f"`fidelity` must name a parameter of the space {list(space)}, but got {name!r}.")
+        fidelity = cls(column=space.names.index(name), overhead=overhead)
+        fidelity.check(space)
+        return fidelity
+
     def check(self, space: SearchSpace) -> None:
         """Raise unless the column is a numeric parameter of ``space`` with a positive range."""
         if self.column >= len(space):
@@ -622,13 +632,10 @@ def suggest(
         if m == 1 or len(ref_point) != m or not np.all(np.isfinite(ref_point)):
             raise HPOValueError(f"`ref_point` must be {m} finite values, one per objective, but got {ref_point!r}.")
     cache = cache if cache is not None else SurrogateCache()
-    with _ENGINE_LOCK, _threads(settings.num_threads), torch.random.fork_rng(), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", module=r"(botorch|gpytorch|linear_operator)\b")
-        torch.manual_seed(seed)
-        tensor = lambda a: torch.as_tensor(a, dtype=torch.float64)  # noqa: E731
-        bounds, cat_dims = tensor(space.bounds), sorted(space.categorical_dims)
+    with _model_step(settings, seed):
+        bounds, cat_dims = _tensor(space.bounds), sorted(space.categorical_dims)
         warp = OutputWarp.fit(Y)
-        train_X, train_Y = tensor(X), tensor(warp(Y))
+        train_X, train_Y = _tensor(X), _tensor(warp(Y))
         labels = ["objective"] if m == 1 else [f"objective {j}" for j in range(m)]
         model = fit_model(train_X, train_Y, bounds=bounds, cat_dims=cat_dims, cache=cache, labels=labels)
         cmodel, k, feasible_Y = None, 0, train_Y[:0]
@@ -636,7 +643,7 @@ def suggest(
             known = ~np.isnan(C).any(axis=1)
             k = C.shape[1]
             cmodel = fit_model(
-                train_X[known], tensor(C[known]), bounds=bounds, cat_dims=cat_dims, cache=cache,
+                train_X[known], _tensor(C[known]), bounds=bounds, cat_dims=cat_dims, cache=cache,
                 labels=[f"constraint {i}" for i in range(k)],
             )
             feasible = known & (np.nan_to_num(C, nan=1.0) <= 0).all(axis=1)
@@ -657,7 +664,7 @@ def suggest(
                 name = "nei" if noisy else "ei"
         step = _Step(
             model=model, constraint_model=cmodel, n_constraints=k, train_X=train_X, train_Y=train_Y,
-            feasible_Y=feasible_Y, X_pending=None if P is None else tensor(P), bounds=bounds,
+            feasible_Y=feasible_Y, X_pending=None if P is None else _tensor(P), bounds=bounds,
             settings=settings, seed=seed,
             ref_point=None if m == 1 else _reference(None if ref_point is None else warp(ref_point), train_Y, feasible_Y),
             cost_model=None if fidelity is None else fidelity.cost(space),
@@ -702,16 +709,13 @@ def recommend(
         for j, v in fidelity.target(space).items():
             candidates[:, j] = v
     candidates = np.unique(candidates, axis=0)
-    with _ENGINE_LOCK, _threads(settings.num_threads), torch.random.fork_rng(), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", module=r"(botorch|gpytorch|linear_operator)\b")
-        torch.manual_seed(seed)
-        tensor = lambda a: torch.as_tensor(a, dtype=torch.float64)  # noqa: E731
+    with _model_step(settings, seed):
         model = fit_model(
-            tensor(X), tensor(OutputWarp.fit(Y)(Y)), bounds=tensor(space.bounds),
+            _tensor(X), _tensor(OutputWarp.fit(Y)(Y)), bounds=_tensor(space.bounds),
             cat_dims=sorted(space.categorical_dims), cache=cache, labels=["objective"],
         )
         with torch.no_grad():
-            mean = model.posterior(tensor(candidates)).mean.reshape(-1)
+            mean = model.posterior(_tensor(candidates)).mean.reshape(-1)
     return candidates[int(torch.argmax(mean))]
 
 
@@ -753,6 +757,21 @@ def _incumbents(X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor | None:
     if Y.shape[-1] == 1:
         return X[torch.argsort(Y[:, 0], descending=True)[:_N_INCUMBENTS]]
     return X[torch.unique(Y.argmax(dim=0))]
+
+
+def _tensor(a) -> torch.Tensor:
+    return torch.as_tensor(a, dtype=torch.float64)
+
+
+@contextlib.contextmanager
+def _model_step(settings: Settings, seed: int):
+    """The frame of every step that fits models: one step at a time (``_ENGINE_LOCK``), torch's
+    threads as set, the global generator seeded inside ``fork_rng`` (restored after), and the
+    libraries' numerical warnings silenced (the fallback chain reports what matters)."""
+    with _ENGINE_LOCK, _threads(settings.num_threads), torch.random.fork_rng(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"(botorch|gpytorch|linear_operator)\b")
+        torch.manual_seed(seed)
+        yield
 
 
 @contextlib.contextmanager

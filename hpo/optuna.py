@@ -119,9 +119,10 @@ class OptunaSampler(BaseSampler):
         if fidelity is not None and not isinstance(fidelity, str):
             raise HPOValueError(f"`fidelity` must be a parameter name or None, but got {fidelity!r}.")
         self._fidelity, self._fidelity_overhead = fidelity, fidelity_overhead
-        Fidelity(column=0, overhead=fidelity_overhead)  # checks the overhead now, not at the first trial
         self._seed = int(seed) if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
         self._space = SearchSpace(search_space) if search_space is not None else None
+        if fidelity is not None and self._space is not None:
+            self._fidelity_of(self._space)  # a bad fidelity fails here, not at the first trial
         self._intersection = IntersectionSearchSpace()
         self._caches: dict[tuple, SurrogateCache] = {}
         self._warned: set[str] = set()
@@ -209,13 +210,7 @@ class OptunaSampler(BaseSampler):
         return params
 
     def _fidelity_of(self, space: SearchSpace) -> Fidelity | None:
-        if self._fidelity is None:
-            return None
-        if self._fidelity not in space:
-            raise HPOValueError(f"the fidelity parameter {self._fidelity!r} is not in the search space {list(space)}.")
-        fidelity = Fidelity(column=space.names.index(self._fidelity), overhead=self._fidelity_overhead)
-        fidelity.check(space)
-        return fidelity
+        return None if self._fidelity is None else Fidelity.of(space, self._fidelity, self._fidelity_overhead)
 
     def _clashes(self, study: Study, trial: FrozenTrial, space: SearchSpace, x: np.ndarray) -> bool:
         """Whether another running trial has published a point within ``MIN_DISTANCE`` of ``x``."""
@@ -256,14 +251,14 @@ class OptunaSampler(BaseSampler):
         """Encoded completed points ``n x d``, objectives ``n x m`` (larger is better), constraints
         ``n x k`` (NaN where unknown) or None, pending points ``p x d``; trial number ``skip`` (the
         one being sampled) left out."""
-        signs = _signs(study)
+        signs, fidelity = _signs(study), self._fidelity_of(space)
         done, bad, pending = [], [], []
         for t in trials:
             if t.number == skip or (x := _encoded(t, space)) is None:
                 continue
             if t.state == TrialState.COMPLETE and t.values is not None and all(map(math.isfinite, t.values)):
                 done.append((x, signs * np.array(t.values), t.constraints))
-            elif t.state == TrialState.PRUNED and (early := _stopped_early(t, x, space, self._fidelity_of(space))) is not None:
+            elif t.state == TrialState.PRUNED and (early := _stopped_early(t, x, space, fidelity)) is not None:
                 done.append((early, signs * np.array([t.intermediate_values[max(t.intermediate_values)]]), {}))
             elif t.state in (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED):
                 bad.append(x)
@@ -344,7 +339,7 @@ def _stopped_early(
     if not math.isfinite(trial.intermediate_values[step]) or step <= 0:
         return None
     j = fidelity.column
-    v = math.log(step) if space[space.names[j]].log else float(step)
+    v = space[space.names[j]]._encode(step)
     lo, hi = space.bounds[:, j]
     if not lo <= v <= hi:
         return None

@@ -204,9 +204,7 @@ class Tuner:
     ) -> None:
         self._space = as_search_space(space)
         if fidelity is not None:
-            if fidelity not in self._space:
-                raise HPOValueError(f"`fidelity` must name a parameter of the space {list(self._space)}, but got {fidelity!r}.")
-            Fidelity(column=self._space.names.index(fidelity), overhead=fidelity_overhead).check(self._space)
+            Fidelity.of(self._space, fidelity, fidelity_overhead)  # checked before any study is touched
         if isinstance(retries, bool) or not isinstance(retries, numbers.Integral) or retries < 0:
             raise HPOValueError(f"`retries >= 0` must hold, but got retries={retries!r}.")
         self._retries = int(retries)
@@ -259,13 +257,14 @@ class Tuner:
             return None
 
     def _check_resume(self, study: optuna.Study, dirs: list[str], fidelity: str | None) -> None:
-        stored = self._storage.get_study_system_attrs(study._study_id).get(_SPACE_KEY)
+        attrs = self._storage.get_study_system_attrs(study._study_id)
         # Another worker may have just created the study and not yet stored its space (Optuna creates a
         # study and its attributes in separate transactions): wait for it while the study is empty.
         deadline = time.monotonic() + _CREATION_WAIT
-        while stored is None and time.monotonic() < deadline and not study.get_trials(deepcopy=False):
+        while _SPACE_KEY not in attrs and time.monotonic() < deadline and not study.get_trials(deepcopy=False):
             time.sleep(0.1)
-            stored = self._storage.get_study_system_attrs(study._study_id).get(_SPACE_KEY)
+            attrs = self._storage.get_study_system_attrs(study._study_id)
+        stored = attrs.get(_SPACE_KEY)
         if stored is None:
             raise StorageError(
                 f"study {study.study_name!r} exists but was not created by hpo.Tuner (no stored search "
@@ -279,7 +278,7 @@ class Tuner:
         stored_dirs = ["minimize" if d == StudyDirection.MINIMIZE else "maximize" for d in study.directions]
         if stored_dirs != dirs:
             raise StorageError(f"study {study.study_name!r} has directions {stored_dirs}, but got {dirs}.")
-        stored_fidelity = self._storage.get_study_system_attrs(study._study_id).get(_FIDELITY_KEY)
+        stored_fidelity = attrs.get(_FIDELITY_KEY)
         if stored_fidelity != fidelity:
             raise StorageError(
                 f"study {study.study_name!r} was created with fidelity={stored_fidelity!r}, but got fidelity={fidelity!r}."

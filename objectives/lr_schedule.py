@@ -52,8 +52,6 @@ size)``) stops there and reports ``val_loss = nan`` with the reason, never an ex
 from __future__ import annotations
 
 import copy
-import importlib
-import inspect
 import math
 import numbers
 import time
@@ -66,7 +64,7 @@ import numpy as np
 
 import hpo
 from objectives._threads import one_thread
-from objectives.rag import STDLIB_MODULES
+from objectives.rag import STDLIB_MODULES, documented
 
 __all__ = [
     "KINDS",
@@ -169,21 +167,7 @@ def docstring_corpus(modules: Sequence[str] = STDLIB_MODULES) -> str:
     ``logging.shutdown``'s default lists the live handlers), and the text must be the same in every
     process for the losses to be.
     """
-    blocks = []
-    for module_name in modules:
-        module = importlib.import_module(module_name)
-        doc = inspect.getdoc(module)
-        if doc:
-            blocks.append(f"## {module_name}\n{doc}")
-        public = getattr(module, "__all__", None) or [a for a in dir(module) if not a.startswith("_")]
-        for attr in sorted(set(public)):
-            obj = getattr(module, attr, None)
-            if not (inspect.isfunction(obj) or inspect.isclass(obj) or inspect.isbuiltin(obj)):
-                continue
-            doc = inspect.getdoc(obj)
-            if doc:
-                blocks.append(f"## {module_name}.{attr}\n{doc}")
-    return "\n\n".join(blocks)
+    return "\n\n".join(f"## {name}\n{doc}" for name, _, _, doc in documented(modules))
 
 
 class CharTokenizer:

@@ -52,7 +52,7 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,7 @@ __all__ = [
     "STDLIB_MODULES",
     "SMALL_MODULES",
     "FLAG_TERMS",
+    "documented",
     "stdlib_corpus",
     "make_questions",
     "LocalReader",
@@ -146,26 +147,33 @@ class Question:
     answer: str
 
 
-def stdlib_corpus(modules: Sequence[str] = STDLIB_MODULES, *, min_words: int = 6) -> list[Entry]:
-    """The documentation of ``modules`` as entries: each module, then its public functions and
-    classes in alphabetical order, those whose docstring has at least ``min_words`` words."""
-    entries = []
+def documented(modules: Sequence[str] = STDLIB_MODULES) -> Iterator[tuple[str, str, Any, str]]:
+    """``(name, kind, object, docstring)`` for each of ``modules`` ("module"), then its public
+    functions and classes in alphabetical order ("function", "class"), those with a docstring."""
     for module_name in modules:
         module = importlib.import_module(module_name)
         doc = inspect.getdoc(module)
-        if doc and len(doc.split()) >= min_words:
-            entries.append(Entry(module_name, "module", " ".join(doc.split())))
+        if doc:
+            yield module_name, "module", module, doc
         public = getattr(module, "__all__", None) or [a for a in dir(module) if not a.startswith("_")]
         for attr in sorted(set(public)):
             obj = getattr(module, attr, None)
             if not (inspect.isfunction(obj) or inspect.isclass(obj) or inspect.isbuiltin(obj)):
                 continue
             doc = inspect.getdoc(obj)
-            if not doc or len(doc.split()) < min_words:
-                continue
-            signature = "" if inspect.isclass(obj) else _signature(obj)
-            kind = "class" if inspect.isclass(obj) else "function"
-            entries.append(Entry(f"{module_name}.{attr}", kind, f"{signature} {' '.join(doc.split())}".strip()))
+            if doc:
+                yield f"{module_name}.{attr}", "class" if inspect.isclass(obj) else "function", obj, doc
+
+
+def stdlib_corpus(modules: Sequence[str] = STDLIB_MODULES, *, min_words: int = 6) -> list[Entry]:
+    """The documentation of ``modules`` as entries (:func:`documented`), those whose docstring has
+    at least ``min_words`` words; functions' texts start with their signature."""
+    entries = []
+    for name, kind, obj, doc in documented(modules):
+        if len(doc.split()) < min_words:
+            continue
+        signature = _signature(obj) if kind == "function" else ""
+        entries.append(Entry(name, kind, f"{signature} {' '.join(doc.split())}".strip()))
     return entries
 
 
