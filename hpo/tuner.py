@@ -43,7 +43,9 @@ _REASON_KEY = "hpo:fail_reason"
 _FIDELITY_KEY = "hpo:fidelity"
 _STATES = {"complete": TrialState.COMPLETE, "fail": TrialState.FAIL, "pruned": TrialState.PRUNED}
 _OPEN_ATTEMPTS = 5
-_CREATION_WAIT = 5.0  # seconds a joining worker waits for the study creator to store the space
+# Seconds a joining worker waits for the study's creator to store the space. Four workers starting
+# together on 2 busy cores took more than 5 s between creating a SQLite study and storing its space.
+_CREATION_WAIT = 60.0
 _GRACE = 3  # heartbeats a running trial may miss before another process fails it as stale
 
 
@@ -261,14 +263,17 @@ class Tuner:
         # Another worker may have just created the study and not yet stored its space (Optuna creates a
         # study and its attributes in separate transactions): wait for it while the study is empty.
         deadline = time.monotonic() + _CREATION_WAIT
+        waited = time.monotonic()
         while _SPACE_KEY not in attrs and time.monotonic() < deadline and not study.get_trials(deepcopy=False):
-            time.sleep(0.1)
+            time.sleep(0.2)
             attrs = self._storage.get_study_system_attrs(study._study_id)
+        waited = time.monotonic() - waited
         stored = attrs.get(_SPACE_KEY)
         if stored is None:
             raise StorageError(
                 f"study {study.study_name!r} exists but was not created by hpo.Tuner (no stored search "
-                "space); use hpo.OptunaSampler with optuna.load_study for it."
+                f"space after waiting {waited:.0f} s for a creator); use hpo.OptunaSampler with "
+                "optuna.load_study for it."
             )
         if SearchSpace.from_json(stored) != self._space:
             raise StorageError(

@@ -139,7 +139,7 @@ def test_the_model_never_crashes_on_degenerate_data(scale, shape, seed):
     assert len(tuner.trials) == 9
 
 
-def test_foreign_and_corrupt_databases_give_clear_errors(tmp_path):
+def test_foreign_and_corrupt_databases_give_clear_errors(tmp_path, monkeypatch):
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"\x00garbage" * 100)
     with pytest.raises(hpo.StorageError, match="cannot open storage"):
@@ -147,6 +147,8 @@ def test_foreign_and_corrupt_databases_give_clear_errors(tmp_path):
     # A study made by plain Optuna is not silently adopted.
     url = f"sqlite:///{tmp_path / 'optuna.db'}"
     optuna.create_study(storage=url, study_name="plain")
+    # An empty study may be one another worker is creating: the Tuner waits for its space first.
+    monkeypatch.setattr(hpo.tuner, "_CREATION_WAIT", 0.5)
     with pytest.raises(hpo.StorageError, match="not created by hpo.Tuner"):
         hpo.Tuner({"x": hpo.Float(0, 1)}, storage=url, study_name="plain")
 
