@@ -11,7 +11,10 @@ or constant with a cooldown; peak rate, warmup and final fractions, AdamW or SGD
   the run on). The recommended schedule is then trained for the full ``T`` steps.
 - ``--compare`` also tunes with full runs only, the same number of trials, and prints the final
   validation losses and the training steps each spent.
-- ``--autolrs`` also runs the per-stage schedule found on the fly (AutoLRS).
+- ``--autolrs`` also tunes a cosine schedule (AdamW) with full runs and then runs the per-stage
+  schedule found on the fly (AutoLRS, stages of ``T/3`` steps, for up to ``2T`` steps) until its
+  validation loss reaches the tuned cosine's final one, and prints the training steps that took
+  (the speed-up over ``T``) with the probes' search steps counted separately.
 
     python examples/06_lr_schedule.py --trials 12 --compare --seed 0
 """
@@ -41,6 +44,21 @@ def tune_with_full_runs(task: LRScheduleTask, trials: int, seed: int) -> dict:
     return {"tuner": tuner, "val_loss": tuner.best_trial.value, "steps": tuner.total_steps}
 
 
+def tune_cosine(task: LRScheduleTask, trials: int, seed: int) -> dict:
+    """The best cosine schedule (AdamW; peak rate, warmup and final fractions tuned) by full runs."""
+    fixed = {"schedule": "cosine", "optimizer": "adamw"}
+    tuner = hpo.Tuner({k: v for k, v in SPACE.items() if k not in fixed}, seed=seed)
+    for _ in range(trials):
+        trial = tuner.ask()
+        result = task.train({**fixed, **trial.params})
+        if result.diverged_reason:
+            tuner.tell(trial, state="fail", reason=result.diverged_reason)
+        else:
+            tuner.tell(trial, result.val_loss)
+    best = tuner.best_trial
+    return {"params": {**fixed, **best.params}, "val_loss": best.value, "steps": trials * task.steps}
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=8)
@@ -68,11 +86,20 @@ def main(argv: list[str] | None = None) -> dict:
               f"({proxy['steps'] / full['steps']:.2f} of the full tuning's)")
         out["full"] = full
     if args.autolrs:
-        stages = 3
-        result = autolrs(task, stages=stages, tau=args.steps // stages, seed=args.seed)
-        print(f"AutoLRS: rates {[f'{r:.2e}' for r in result.rates]} -> validation loss {result.val_loss:.4f} "
-              f"with {result.steps} steps")
-        out["autolrs"] = result
+        cosine = tune_cosine(task, args.trials, args.seed)
+        print(f"best cosine schedule of {args.trials} full runs ({describe(cosine['params'])}): validation "
+              f"loss {cosine['val_loss']:.4f} after {args.steps} steps", flush=True)
+        tau = args.steps // 3
+        result = autolrs(task, stages=6, tau=tau, seed=args.seed, target=cosine["val_loss"], val_every=10)
+        rates = " ".join(f"{r:.2e}" for r in result.rates)
+        if result.reached_at is not None:
+            print(f"AutoLRS (rates {rates}) reached it after {result.reached_at} training steps "
+                  f"({args.steps / result.reached_at:.2f}x faster than the cosine's {args.steps}), plus "
+                  f"{result.search_steps} search steps")
+        else:
+            print(f"AutoLRS (rates {rates}) did not reach it in {result.train_steps} training steps "
+                  f"(best {min(v for _, v in result.val_curve):.4f}); {result.search_steps} search steps")
+        out["cosine"], out["autolrs"] = cosine, result
     os.makedirs(args.out, exist_ok=True)
     out["report"] = write_report(proxy["tuner"].study, args.out)
     print(f"report: {os.path.abspath(out['report'])}")

@@ -544,11 +544,18 @@ class AutoLRSResult:
     """An AutoLRS run.
 
     Attributes:
-        rates: The rate chosen for each stage trained (fewer than ``stages`` if the run diverged).
+        rates: The rate chosen for each stage trained (fewer than ``stages`` if the run diverged
+            or reached its target early).
         val_loss: Validation loss at the end; NaN if the run diverged.
-        steps: Training steps spent, the probes' included.
+        steps: Training steps spent, the probes' included (``train_steps + search_steps``).
+        train_steps: Steps of the run itself.
+        search_steps: Steps of the probes (training that is thrown away).
         probes: Per stage, the candidates in the order tried.
         train_losses: The training loss of every step of the run itself (not the probes).
+        val_curve: ``(train_steps so far, validation loss)`` after every ``val_every`` steps of
+            the run itself and at the end of every stage.
+        reached_at: The run's own training steps when its validation loss first reached
+            ``target``, or None (no target, or not reached).
         seconds: Wall time.
         diverged_reason: Why the run stopped early, or None.
     """
@@ -556,8 +563,12 @@ class AutoLRSResult:
     rates: tuple[float, ...]
     val_loss: float
     steps: int
+    train_steps: int
+    search_steps: int
     probes: tuple[tuple[Probe, ...], ...]
     train_losses: tuple[float, ...]
+    val_curve: tuple[tuple[int, float], ...]
+    reached_at: int | None
     seconds: float
     diverged_reason: str | None = None
 
@@ -576,6 +587,8 @@ def autolrs(
     lr_low: float = 1e-4,
     lr_high: float = 3e-2,
     optimizer: str = "adamw",
+    target: float | None = None,
+    val_every: int | None = None,
 ) -> AutoLRSResult:
     """A piecewise-constant schedule found on the fly (AutoLRS, Jin et al., ICLR 2021).
 
@@ -588,8 +601,14 @@ def autolrs(
     a stage see the same batches as the stage itself.
 
     Training steps spent: ``stages * tau + stages * n_candidates * (tau // 10)`` unless a stage
-    diverges, which ends the run with ``val_loss = nan`` and the reason. If every probe of a stage
-    diverges, the stage uses ``lr_low`` and an :class:`hpo.HPOWarning` says so.
+    diverges, which ends the run with ``val_loss = nan`` and the reason, or the run reaches
+    ``target``. If every probe of a stage diverges, the stage uses ``lr_low`` and an
+    :class:`hpo.HPOWarning` says so.
+
+    With a ``target`` validation loss, the run stops as soon as a validation check (every
+    ``val_every`` steps of the run and at each stage's end) reaches it; ``reached_at`` is then its
+    own training steps, the measure of AutoLRS's speed-up over a tuned fixed schedule. Validation
+    reads no training batch, so the checks do not change the run.
 
     Args:
         task: The task (its data, initial weights and batch seed).
@@ -599,19 +618,28 @@ def autolrs(
         seed: Seeds each stage's tuner.
         lr_low, lr_high: The candidates' range, ``0 < lr_low < lr_high``.
         optimizer: One of :data:`OPTIMIZERS`.
+        target: A validation loss at which to stop, or None.
+        val_every: Steps of the run between validation checks (at least 1), or None for the
+            stages' ends only.
     """
     for name, value, low in (("stages", stages, 1), ("tau", tau, 50), ("n_candidates", n_candidates, 1)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
             raise hpo.HPOValueError(f"`{name} >= {low}` must be an integer, but got {name}={value!r}.")
     if not 0 < lr_low < lr_high < math.inf:
         raise hpo.HPOValueError(f"`0 < lr_low < lr_high` must hold, but got ({lr_low=}, {lr_high=}).")
+    if val_every is not None and (isinstance(val_every, bool) or not isinstance(val_every, numbers.Integral) or val_every < 1):
+        raise hpo.HPOValueError(f"`val_every >= 1` must be an integer or None, but got val_every={val_every!r}.")
+    if target is not None and not (isinstance(target, numbers.Real) and math.isfinite(target)):
+        raise hpo.HPOValueError(f"`target` must be a finite validation loss or None, but got target={target!r}.")
     probe_steps = tau // 10
+    chunk = int(tau) if val_every is None else min(int(val_every), int(tau))
     start = time.perf_counter()
     run = task.start(optimizer)
     rates: list[float] = []
     all_probes: list[tuple[Probe, ...]] = []
     losses: list[float] = []
-    spent = 0
+    val_curve: list[tuple[int, float]] = []
+    spent, reached_at = 0, None
     for stage in range(int(stages)):
         state = run.checkpoint()
         tuner = hpo.Tuner({"lr": hpo.Float(lr_low, lr_high, log=True)}, seed=_seed(seed, stage))
@@ -648,17 +676,26 @@ def autolrs(
             )
         rates.append(rate)
         run.restore(state)
-        stage_losses = run.advance(lambda t: rate, int(tau))
-        spent += len(stage_losses)
-        losses += stage_losses
-        if run.diverged_reason is not None:
+        for done in range(0, int(tau), chunk):
+            losses += run.advance(lambda t: rate, min(chunk, int(tau) - done))
+            if run.diverged_reason is not None:
+                break
+            val_curve.append((len(losses), run.val_loss()))
+            if target is not None and val_curve[-1][1] <= target:
+                reached_at = len(losses)
+                break
+        if run.diverged_reason is not None or reached_at is not None:
             break
     return AutoLRSResult(
         rates=tuple(rates),
-        val_loss=math.nan if run.diverged_reason is not None else run.val_loss(),
-        steps=spent,
+        val_loss=math.nan if run.diverged_reason is not None else val_curve[-1][1],
+        steps=spent + len(losses),
+        train_steps=len(losses),
+        search_steps=spent,
         probes=tuple(all_probes),
         train_losses=tuple(losses),
+        val_curve=tuple(val_curve),
+        reached_at=reached_at,
         seconds=time.perf_counter() - start,
         diverged_reason=run.diverged_reason,
     )

@@ -99,3 +99,14 @@ def test_lr_schedule_example_counts_steps_and_recommends_a_full_run(tmp_path):
     assert full["steps"] == 3 * 50
     assert proxy["val_loss"] == task(proxy["recommended"])  # the recommendation, trained in full
     assert (tmp_path / "index.html").exists()
+
+
+def test_lr_schedule_example_measures_autolrs_against_the_tuned_cosine(tmp_path):
+    example = load("06_lr_schedule")
+    out = example.main(["--trials", "2", "--steps", "150", "--autolrs", "--out", str(tmp_path)])
+    cosine, result, task = out["cosine"], out["autolrs"], out["task"]
+    assert cosine["params"]["schedule"] == "cosine" and cosine["val_loss"] == task(cosine["params"])
+    # AutoLRS stops at its first validation check at or below the cosine's loss, if any (at most 2T).
+    assert result.train_steps <= 2 * 150
+    hits = [s for s, v in result.val_curve if v <= cosine["val_loss"]]
+    assert result.reached_at == (hits[0] if hits else None)

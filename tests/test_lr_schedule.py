@@ -155,13 +155,36 @@ def test_autolrs_picks_one_rate_per_stage_and_counts_its_steps(task):
     assert len(result.rates) == stages and all(1e-3 <= r <= 3e-2 for r in result.rates)
     # Each stage: tau steps of the run itself plus n_candidates probes of tau // 10 = 5 steps.
     assert result.steps == stages * tau + stages * n_candidates * (tau // 10) == 130
+    assert (result.train_steps, result.search_steps) == (stages * tau, stages * n_candidates * (tau // 10))
     assert len(result.train_losses) == stages * tau
+    assert [s for s, _ in result.val_curve] == [tau, 2 * tau] and result.val_curve[-1][1] == result.val_loss
+    assert result.reached_at is None
     for rate, probes in zip(result.rates, result.probes, strict=True):
         assert len(probes) == n_candidates
         finite = [p for p in probes if p.reason is None]
         assert rate == min(finite, key=lambda p: p.mean).lr  # the best forecast wins
     with pytest.raises(hpo.HPOValueError, match="tau >= 50"):
         autolrs(task, stages=1, tau=40)
+
+
+def test_autolrs_validation_checks_leave_the_run_alone_and_stop_it_at_the_target(task):
+    kwargs = dict(stages=2, tau=50, n_candidates=2, seed=1, lr_low=1e-3, lr_high=3e-2)
+    plain = autolrs(task, **kwargs)
+    checked = autolrs(task, **kwargs, val_every=20)
+    # Checks after 20, 40, 50 steps of each stage; validation draws no batch, so the run is the same.
+    assert [s for s, _ in checked.val_curve] == [20, 40, 50, 70, 90, 100]
+    assert checked.train_losses == plain.train_losses and checked.val_loss == plain.val_loss
+    # The first check below the target stops the run there: its own steps are counted apart
+    # from the probes' search steps.
+    target = checked.val_curve[2][1] + 1e-12
+    reached = autolrs(task, **kwargs, val_every=20, target=target)
+    first = next(s for s, v in checked.val_curve if v <= target)
+    assert reached.reached_at == reached.train_steps == first <= 50
+    assert reached.search_steps == 2 * 5 and reached.steps == first + 10 and len(reached.rates) == 1
+    with pytest.raises(hpo.HPOValueError, match="val_every >= 1"):
+        autolrs(task, stages=1, tau=50, val_every=0)
+    with pytest.raises(hpo.HPOValueError, match="target"):
+        autolrs(task, stages=1, tau=50, target=math.nan)
 
 
 def test_autolrs_survives_a_stage_whose_probes_all_diverge(task):
