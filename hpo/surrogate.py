@@ -18,6 +18,7 @@ fall back to random search.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,13 +27,15 @@ import numpy as np
 import torch
 from scipy import stats
 from botorch.fit import fit_gpytorch_mll
-from botorch.models import MixedSingleTaskGP, ModelListGP, SingleTaskGP
+from botorch.models import ModelListGP, SingleTaskGP
+from botorch.models.kernels.categorical import CategoricalKernel
 from botorch.models.transforms.input import Normalize
 from botorch.models.transforms.outcome import Standardize
 from gpytorch.constraints import GreaterThan
+from gpytorch.kernels import RBFKernel
 from gpytorch.likelihoods import GaussianLikelihood
 from gpytorch.mlls import ExactMarginalLogLikelihood
-from gpytorch.priors import GammaPrior
+from gpytorch.priors import GammaPrior, LogNormalPrior
 
 from hpo.errors import HPOWarning
 
@@ -85,16 +88,14 @@ def _build(train_X: torch.Tensor, train_Y: torch.Tensor, bounds: torch.Tensor, c
         noise_constraint=GreaterThan(_MIN_NOISE, transform=None, initial_value=1e-3),
     )
     if cat_dims:
-        ord_dims = [i for i in range(d) if i not in set(cat_dims)]
-        input_transform = (
-            Normalize(d=d, bounds=bounds, indices=ord_dims) if ord_dims else None
-        )
-        return MixedSingleTaskGP(
+        cats = sorted(cat_dims)
+        ords = [i for i in range(d) if i not in set(cats)]
+        return SingleTaskGP(
             train_X,
             train_Y,
-            cat_dims=list(cat_dims),
+            covar_module=_mixed_kernel(d, ords, cats),
             likelihood=likelihood,
-            input_transform=input_transform,
+            input_transform=Normalize(d=d, bounds=bounds, indices=ords) if ords else None,
             outcome_transform=Standardize(m=1),
         )
     # BoTorch's default kernel: RBF with a dimension-scaled lengthscale prior (Hvarfner et al.,
@@ -106,6 +107,35 @@ def _build(train_X: torch.Tensor, train_Y: torch.Tensor, bounds: torch.Tensor, c
         input_transform=Normalize(d=d, bounds=bounds),
         outcome_transform=Standardize(m=1),
     )
+
+
+def _mixed_kernel(d: int, ords: Sequence[int], cats: Sequence[int]):
+    """RBF over the ordinal columns times an exponential Hamming kernel over the categorical ones.
+
+    ``k(x, x') = exp(-|x_o - x'_o|^2_l / 2) * exp(-mean_c [x_c != x'_c] / l_c)``: one ARD kernel in
+    which a differing category counts as a distance, as Optuna's GPSampler does. BoTorch's
+    MixedSingleTaskGP adds the two kernels to their product (``k_o + k_c + k_o k_c``); its additive
+    parts let a category's effect carry over unchanged to every point of the ordinal space, and on
+    a problem whose continuous optimum moves with the categories (categorical5) it settled in a
+    second-best combination in 4 of 5 seeds (median regret 0.10 at 50 trials, against 1e-4 with
+    the product, 5 seeds; see the performance issue's note). Every lengthscale has the
+    dimension-scaled prior of the continuous kernel (Hvarfner et al., 2024) for the full ``d``.
+    """
+    def prior() -> LogNormalPrior:  # as botorch's get_covar_module_with_dim_scaled_prior
+        return LogNormalPrior(loc=math.sqrt(2.0) + 0.5 * math.log(d), scale=math.sqrt(3.0))
+
+    def constraint() -> GreaterThan:
+        return GreaterThan(2.5e-2, transform=None, initial_value=prior().mode)
+
+    categorical = CategoricalKernel(
+        ard_num_dims=len(cats), active_dims=list(cats), lengthscale_prior=prior(), lengthscale_constraint=constraint()
+    )
+    if not ords:
+        return categorical
+    ordinal = RBFKernel(
+        ard_num_dims=len(ords), active_dims=list(ords), lengthscale_prior=prior(), lengthscale_constraint=constraint()
+    )
+    return ordinal * categorical
 
 
 def _fit_one(model, warm: Mapping[str, torch.Tensor] | None, cache: SurrogateCache, label: str):
@@ -169,7 +199,7 @@ def fit_model(
             (default ``output 0``, ``output 1``, ...).
 
     Returns:
-        A ``SingleTaskGP``/``MixedSingleTaskGP`` when ``m == 1``, else a ``ModelListGP``.
+        A ``SingleTaskGP`` when ``m == 1``, else a ``ModelListGP``.
     """
     cache = cache if cache is not None else SurrogateCache()
     labels = list(labels) if labels is not None else [f"output {j}" for j in range(train_Y.shape[-1])]
