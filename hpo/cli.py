@@ -292,11 +292,16 @@ def _demo_preference(args: argparse.Namespace, storage: str, study_name: str):
 
     sizes = {"n_pairs": 256, "n_eval": 64, "sft_steps": 30} if args.quick else {}
     task = PreferenceTask(args.seed, **sizes)
-    default = task(DEFAULT)
     tuner = Tuner(SPACE, directions="maximize", storage=storage, study_name=study_name, seed=args.seed)
+    tuner.enqueue(DEFAULT)  # trial 1 is the default: its KL is the budget, and the search starts from it
+    first = tuner.ask()
+    default = task(first.params)
+    tuner.tell(first, default.reward, constraints=[0.0])
     steps = default.steps
     trials = min(args.trials, args.target_trials)
-    for i in range(trials):
+    print(f"  preference trial   1/{trials}: the default, DPO beta=0.1, {default.steps} steps: reward "
+          f"{default.reward:.3f}, KL {default.kl:.3f} (the budget)", flush=True)
+    for i in range(1, trials):
         trial = tuner.ask()
         r = task(trial.params)
         steps += r.steps

@@ -373,6 +373,17 @@ class Tuner:
             raise HPOValueError(f"`n >= 1` must hold for ask(n), but got n={n!r}.")
         return [self._ask_one() for _ in range(int(n))]
 
+    def enqueue(self, params: Mapping[str, Any]) -> None:
+        """Have a coming ``ask()`` return ``params`` (e.g. a known default, to start from it).
+
+        Queued configurations are handed out first, in order, to whichever process asks next
+        (the queue is stored in the study, as Optuna's ``enqueue_trial``); the model then sees
+        their results like any other. ``params`` must name every parameter of the space with a
+        value in its domain.
+        """
+        values = self._space.validate(params)
+        self._study.enqueue_trial(values)
+
     def _ask_one(self) -> Trial:
         self._fail_stale()
         with warnings.catch_warnings():

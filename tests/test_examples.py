@@ -79,12 +79,13 @@ def test_preference_example_respects_the_kl_budget(tmp_path):
     example = load("05_preference")
     out = example.main(["--trials", "3", "--small", "--out", str(tmp_path)])
     tuner, default = out["tuner"], out["default"]
-    assert len(tuner.trials) == 3
-    first = tuner.trials[0]  # constraint = KL - default's KL, recomputed from a fresh evaluation
-    assert first.constraints[0] == pytest.approx(out["task"](first.params).kl - default.kl, abs=1e-9)
+    assert len(tuner.trials) == 3 and tuner.trials[0].params == example.DEFAULT  # the default is trial 0
+    assert tuner.trials[0].value == default.reward and tuner.trials[0].constraints[0] == 0.0
+    second = tuner.trials[1]  # constraint = KL - default's KL, recomputed from a fresh evaluation
+    assert second.constraints[0] == pytest.approx(out["task"](second.params).kl - default.kl, abs=1e-9)
     if out["best"] is not None:
         assert out["best"].feasible and out["best"].value == max(t.value for t in tuner.trials if t.feasible)
-    assert out["steps"] == default.steps + sum(t.params["steps"] for t in tuner.trials)
+    assert out["steps"] == sum(t.params["steps"] for t in tuner.trials)
 
 
 def test_lr_schedule_example_counts_steps_and_recommends_a_full_run(tmp_path):

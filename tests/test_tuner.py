@@ -304,3 +304,20 @@ def test_heartbeat_needs_a_storage_url():
         hpo.Tuner({"x": hpo.Float(0, 1)}, storage="sqlite:///:memory:", heartbeat=0)
     with pytest.raises(hpo.HPOValueError, match="retries >= 0"):
         hpo.Tuner({"x": hpo.Float(0, 1)}, retries=-1)
+
+
+def test_enqueued_configurations_are_asked_first_in_order_and_checked():
+    tuner = hpo.Tuner({"x": hpo.Float(0.0, 1.0), "k": hpo.Categorical(["a", "b"])}, seed=0)
+    tuner.enqueue({"x": 0.25, "k": "b"})
+    tuner.enqueue({"x": 0.75, "k": "a"})
+    first, second = tuner.ask(), tuner.ask()
+    assert first.params == {"x": 0.25, "k": "b"} and second.params == {"x": 0.75, "k": "a"}
+    tuner.tell(first, 1.0)
+    tuner.tell(second, 0.5)
+    with pytest.raises(hpo.HPOValueError, match="x"):
+        tuner.enqueue({"x": 2.0, "k": "a"})
+    with pytest.raises(hpo.HPOValueError, match="missing"):
+        tuner.enqueue({"x": 0.5})
+    third = tuner.ask()  # the bad calls queued nothing: the sampler chooses
+    assert third.params not in (first.params, second.params) and 0.0 <= third.params["x"] <= 1.0
+    assert [t.number for t in tuner.trials] == [0, 1, 2]
