@@ -30,33 +30,22 @@ from hpo.report import write_report
 from objectives.lr_schedule import DEFAULT, SPACE, LRScheduleTask, autolrs, describe, tune_with_proxies
 
 
-def tune_with_full_runs(task: LRScheduleTask, trials: int, seed: int) -> dict:
-    tuner = hpo.Tuner(SPACE, seed=seed)
+def tune_with_full_runs(task: LRScheduleTask, trials: int, seed: int, fixed: dict | None = None) -> dict:
+    """Tune by full runs; ``fixed`` holds parameters of :data:`SPACE` kept out of the search."""
+    fixed = fixed or {}
+    tuner = hpo.Tuner({k: v for k, v in SPACE.items() if k not in fixed}, seed=seed)
     for _ in range(trials):
         trial = tuner.ask()
-        result = task.train(trial.params, report=functools.partial(tuner.report, trial))
+        params = {**fixed, **trial.params}
+        result = task.train(params, report=functools.partial(tuner.report, trial))
         if result.diverged_reason:
             told = tuner.tell(trial, state="fail", reason=result.diverged_reason)
         else:
             told = tuner.tell(trial, result.val_loss)
         value = f"{told.value:.4f}" if told.value is not None else "-"
-        print(f"  full trial {trial.number:>2}: {describe(trial.params)} -> {value}", flush=True)
-    return {"tuner": tuner, "val_loss": tuner.best_trial.value, "steps": tuner.total_steps}
-
-
-def tune_cosine(task: LRScheduleTask, trials: int, seed: int) -> dict:
-    """The best cosine schedule (AdamW; peak rate, warmup and final fractions tuned) by full runs."""
-    fixed = {"schedule": "cosine", "optimizer": "adamw"}
-    tuner = hpo.Tuner({k: v for k, v in SPACE.items() if k not in fixed}, seed=seed)
-    for _ in range(trials):
-        trial = tuner.ask()
-        result = task.train({**fixed, **trial.params})
-        if result.diverged_reason:
-            tuner.tell(trial, state="fail", reason=result.diverged_reason)
-        else:
-            tuner.tell(trial, result.val_loss)
+        print(f"  full trial {trial.number:>2}: {describe(params)} -> {value}", flush=True)
     best = tuner.best_trial
-    return {"params": {**fixed, **best.params}, "val_loss": best.value, "steps": trials * task.steps}
+    return {"tuner": tuner, "params": {**fixed, **best.params}, "val_loss": best.value, "steps": tuner.total_steps}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -86,7 +75,7 @@ def main(argv: list[str] | None = None) -> dict:
               f"({proxy['steps'] / full['steps']:.2f} of the full tuning's)")
         out["full"] = full
     if args.autolrs:
-        cosine = tune_cosine(task, args.trials, args.seed)
+        cosine = tune_with_full_runs(task, args.trials, args.seed, fixed={"schedule": "cosine", "optimizer": "adamw"})
         print(f"best cosine schedule of {args.trials} full runs ({describe(cosine['params'])}): validation "
               f"loss {cosine['val_loss']:.4f} after {args.steps} steps", flush=True)
         tau = args.steps // 3

@@ -164,7 +164,8 @@ class OptunaSampler(BaseSampler):
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
-        if not search_space:
+        # An enqueued trial (Tuner.enqueue, study.enqueue_trial) takes its queued values: no model fit.
+        if not search_space or set(search_space) <= set(trial.system_attrs.get("fixed_params", {})):
             return {}
         signs = _signs(study)
         ref_point = None

@@ -262,12 +262,15 @@ class Tuner:
         attrs = self._storage.get_study_system_attrs(study._study_id)
         # Another worker may have just created the study and not yet stored its space (Optuna creates a
         # study and its attributes in separate transactions): wait for it while the study is empty.
-        deadline = time.monotonic() + _CREATION_WAIT
-        waited = time.monotonic()
-        while _SPACE_KEY not in attrs and time.monotonic() < deadline and not study.get_trials(deepcopy=False):
+        start = time.monotonic()
+        while (
+            _SPACE_KEY not in attrs
+            and time.monotonic() < start + _CREATION_WAIT
+            and not study.get_trials(deepcopy=False)
+        ):
             time.sleep(0.2)
             attrs = self._storage.get_study_system_attrs(study._study_id)
-        waited = time.monotonic() - waited
+        waited = time.monotonic() - start
         stored = attrs.get(_SPACE_KEY)
         if stored is None:
             raise StorageError(

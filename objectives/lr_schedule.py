@@ -547,8 +547,6 @@ class AutoLRSResult:
         rates: The rate chosen for each stage trained (fewer than ``stages`` if the run diverged
             or reached its target early).
         val_loss: Validation loss at the end; NaN if the run diverged.
-        steps: Training steps spent, the probes' included (``train_steps + search_steps``).
-        train_steps: Steps of the run itself.
         search_steps: Steps of the probes (training that is thrown away).
         probes: Per stage, the candidates in the order tried.
         train_losses: The training loss of every step of the run itself (not the probes).
@@ -562,8 +560,6 @@ class AutoLRSResult:
 
     rates: tuple[float, ...]
     val_loss: float
-    steps: int
-    train_steps: int
     search_steps: int
     probes: tuple[tuple[Probe, ...], ...]
     train_losses: tuple[float, ...]
@@ -571,6 +567,16 @@ class AutoLRSResult:
     reached_at: int | None
     seconds: float
     diverged_reason: str | None = None
+
+    @property
+    def train_steps(self) -> int:
+        """Steps of the run itself."""
+        return len(self.train_losses)
+
+    @property
+    def steps(self) -> int:
+        """Training steps spent, the probes' included."""
+        return self.train_steps + self.search_steps
 
 
 def _seed(*parts: int) -> int:
@@ -689,8 +695,6 @@ def autolrs(
     return AutoLRSResult(
         rates=tuple(rates),
         val_loss=math.nan if run.diverged_reason is not None else val_curve[-1][1],
-        steps=spent + len(losses),
-        train_steps=len(losses),
         search_steps=spent,
         probes=tuple(all_probes),
         train_losses=tuple(losses),

@@ -321,3 +321,18 @@ def test_enqueued_configurations_are_asked_first_in_order_and_checked():
     third = tuner.ask()  # the bad calls queued nothing: the sampler chooses
     assert third.params not in (first.params, second.params) and 0.0 <= third.params["x"] <= 1.0
     assert [t.number for t in tuner.trials] == [0, 1, 2]
+
+
+def test_an_enqueued_trial_costs_no_model_fit(monkeypatch):
+    tuner = hpo.Tuner({"x": hpo.Float(0.0, 1.0)}, seed=0, n_startup=1)
+    tuner.tell(tuner.ask(), 0.3)
+    tuner.tell(tuner.ask(), 0.1)  # the model is in use from here on
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("an enqueued trial fitted the model")
+
+    monkeypatch.setattr(hpo.optuna, "suggest", no_fit)
+    tuner.enqueue({"x": 0.5})
+    assert tuner.ask().params == {"x": 0.5}
+    with pytest.raises(AssertionError, match="fitted the model"):
+        tuner.ask()  # a trial the sampler chooses does fit it
