@@ -11,13 +11,56 @@ from collections.abc import Callable
 
 import torch
 from botorch.acquisition import AcquisitionFunction
-from botorch.acquisition.analytic import LogExpectedImprovement
+from botorch.acquisition.analytic import LogExpectedImprovement, _log_ei_helper
 from botorch.acquisition.logei import qLogExpectedImprovement, qLogNoisyExpectedImprovement
 from botorch.acquisition.objective import GenericMCObjective
 from botorch.models.model import Model
 from botorch.sampling import SobolQMCNormalSampler
 
-__all__ = ["log_ei", "log_nei", "qmc_sampler"]
+__all__ = ["LogEI", "log_ei", "log_nei", "qmc_sampler"]
+
+
+class _LogH(torch.autograd.Function):
+    """``log h(u)``, ``h(u) = phi(u) + u Phi(u)`` (the standardised EI), by BoTorch's stable
+    ``_log_ei_helper``, with the closed-form derivative ``Phi(u) / h(u) = exp(log Phi(u) - log
+    h(u))``: one autograd node instead of the helper's ~40 (their overhead dominated)."""
+
+    @staticmethod
+    def forward(ctx, u: torch.Tensor) -> torch.Tensor:
+        value = _log_ei_helper(u)
+        ctx.save_for_backward(u, value)
+        return value
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        u, value = ctx.saved_tensors
+        return grad * torch.exp(torch.special.log_ndtr(u) - value)
+
+
+class LogEI(AcquisitionFunction):
+    """Analytic log expected improvement over ``best_f`` for a model with a fast marginal
+    posterior: ``model.mean_and_variance(X)`` maps ``batch x d`` points to ``batch`` means and
+    variances, differentiable in X. The same values as BoTorch's ``LogExpectedImprovement``
+    (tested), at a fraction of the per-evaluation cost.
+
+    Args:
+        model: The model; it must have ``mean_and_variance``.
+        best_f: The incumbent, in the model's output units.
+    """
+
+    def __init__(self, model: Model, best_f: float | torch.Tensor) -> None:
+        super().__init__(model=model)
+        if not callable(getattr(model, "mean_and_variance", None)):
+            raise TypeError(f"LogEI needs a model with mean_and_variance(X), but got {type(model).__name__}.")
+        self.register_buffer("best_f", torch.as_tensor(best_f, dtype=torch.float64).reshape(()))
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """``X``: a ``batch_shape x 1 x d``-dim Tensor; returns ``batch_shape`` log-EI values."""
+        if X.shape[-2] != 1:
+            raise ValueError(f"LogEI scores single points (q = 1), but got q = {X.shape[-2]}.")
+        mean, var = self.model.mean_and_variance(X.squeeze(-2))
+        sigma = var.clamp_min(1e-12).sqrt()  # as BoTorch's analytic acquisitions
+        return _LogH.apply((mean - self.best_f) / sigma) + sigma.log()
 
 
 def qmc_sampler(mc_samples: int, seed: int) -> SobolQMCNormalSampler:
@@ -57,6 +100,8 @@ def log_ei(
         ``batch_shape`` log-EI values (``q = 1`` for the analytic form).
     """
     if X_pending is None and not constraints and objective_index is None:
+        if callable(getattr(model, "mean_and_variance", None)):
+            return LogEI(model, best_f)
         return LogExpectedImprovement(model=model, best_f=best_f)
     objective = None
     if objective_index is not None:

@@ -63,7 +63,7 @@ from acquisitions.kg import current_best_mean, knowledge_gradient
 from acquisitions.pareto import MAX_HV_OBJECTIVES, infer_reference_point, log_ehvi, log_nehvi, parego
 from hpo.errors import HPOValueError
 from hpo.space import SearchSpace
-from hpo.surrogate import OutputWarp, SurrogateCache, fit_model, noise_ratio
+from hpo.surrogate import LeanGP, OutputWarp, SurrogateCache, fit_model, noise_ratio
 
 __all__ = [
     "Settings",
@@ -291,12 +291,12 @@ class _Step:
 
 
 def _ei(s: _Step) -> AcquisitionFunction:
-    return log_ei(s.model, best_f=s.train_Y.max(), X_pending=s.X_pending, mc_samples=s.settings.mc_samples, seed=s.seed)
+    return log_ei(LeanGP(s.model), best_f=s.train_Y.max(), X_pending=s.X_pending, mc_samples=s.settings.mc_samples, seed=s.seed)
 
 
 def _nei(s: _Step) -> AcquisitionFunction:
     return log_nei(
-        s.model, X_baseline=s.train_X, X_pending=s.X_pending, mc_samples=s.settings.mc_samples, seed=s.seed
+        LeanGP(s.model), X_baseline=s.train_X, X_pending=s.X_pending, mc_samples=s.settings.mc_samples, seed=s.seed
     )
 
 

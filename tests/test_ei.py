@@ -5,11 +5,12 @@ import math
 import mpmath
 import pytest
 import torch
+from botorch.acquisition.analytic import _log_ei_helper
 from botorch.models import SingleTaskGP
 from botorch.utils.testing import MockModel, MockPosterior
 from scipy.stats import norm
 
-from acquisitions.ei import log_ei, log_nei
+from acquisitions.ei import LogEI, log_ei, log_nei
 
 
 def _mock(mean: float, sd: float) -> MockModel:
@@ -103,3 +104,41 @@ def test_noisy_ei_is_deterministic_for_a_seed():
     a = log_nei(model, X_baseline=X, seed=5)(test_X)
     b = log_nei(model, X_baseline=X, seed=5)(test_X)
     torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+class _Smooth(torch.nn.Module):
+    """A stand-in model with a fast marginal posterior: mean = s * sum(sin(3x)), variance =
+    (0.05 + |x|^2) * s^2, differentiable by plain autograd."""
+
+    def __init__(self, scale: float) -> None:
+        super().__init__()
+        self.scale = scale
+
+    def mean_and_variance(self, X):
+        return self.scale * torch.sin(3 * X).sum(-1), (0.05 + (X * X).sum(-1)) * self.scale**2
+
+
+@pytest.mark.parametrize("scale, best", [(1.0, 0.5), (1.0, 40.0), (1e-3, 0.0), (50.0, -200.0)])
+def test_lean_log_ei_equals_the_helper_and_its_autograd(scale, best):
+    # best = 40 puts u near -40..-180 (deep in the log-space branch); best = -200 far above.
+    g = torch.Generator().manual_seed(0)
+    X = torch.rand(16, 1, 3, generator=g, dtype=torch.float64) * 2 - 1
+    model = _Smooth(scale)
+    a, b = X.clone().requires_grad_(True), X.clone().requires_grad_(True)
+    value = LogEI(model, best_f=best)(a)
+    mean, var = model.mean_and_variance(b.squeeze(-2))
+    sigma = var.sqrt()
+    reference = _log_ei_helper((mean - best) / sigma) + sigma.log()
+    assert value.shape == (16,)
+    torch.testing.assert_close(value, reference, rtol=1e-12, atol=1e-12)
+    (grad,) = torch.autograd.grad(value.sum(), a)
+    (expected,) = torch.autograd.grad(reference.sum(), b)
+    torch.testing.assert_close(grad, expected, rtol=1e-9, atol=1e-12)
+    assert torch.isfinite(grad).all()
+
+
+def test_lean_log_ei_checks_its_inputs():
+    with pytest.raises(TypeError, match="mean_and_variance"):
+        LogEI(_mock(0.0, 1.0), best_f=0.0)
+    with pytest.raises(ValueError, match="q = 2"):
+        LogEI(_Smooth(1.0), best_f=0.0)(torch.zeros(1, 2, 3, dtype=torch.float64))

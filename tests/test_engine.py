@@ -115,7 +115,7 @@ def test_fit_failure_walks_the_fallback_chain_and_warns_once(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("Cholesky failed")
 
-    monkeypatch.setattr(surrogate, "fit_gpytorch_mll", broken)
+    monkeypatch.setattr(surrogate, "_lean_fit", broken)
     X, Y = _data()
     cache = surrogate.SurrogateCache()
     with warnings.catch_warnings(record=True) as caught:

@@ -1,11 +1,25 @@
-"""Output warping: monotone per column, reusable on new points, safe near the float limits."""
+"""Output warping (monotone per column, reusable on new points, safe near the float limits) and
+the lean GP path (likelihood, fit and posterior equal to GPyTorch's)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
+from botorch.fit import fit_gpytorch_mll
+from gpytorch.mlls import ExactMarginalLogLikelihood
+from scipy import stats
 
-from hpo.surrogate import OutputWarp, warp_outputs
+from hpo.surrogate import (
+    LeanGP,
+    OutputWarp,
+    _build,
+    _lean_fit,
+    _Parts,
+    _yeojohnson_lambda,
+    fit_model,
+    warp_outputs,
+)
 
 
 def test_warp_is_standardised_and_monotone_per_column():
@@ -38,3 +52,103 @@ def test_too_few_rows_are_only_standardised(n):
     Y = np.arange(n, dtype=float).reshape(-1, 1) * 3.0
     W = OutputWarp.fit(Y)(Y)
     assert np.all(np.isfinite(W)) and np.isnan(OutputWarp.fit(Y).lam).all()
+
+
+def _data(cats, n=40, d=5, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.rand(n, d, generator=g, dtype=torch.float64) * 3
+    for c in cats:
+        X[:, c] = torch.randint(0, 3, (n,), generator=g).double()
+    Y = 5 * torch.sin(X.sum(-1, keepdim=True)) + 0.1 * torch.randn(n, 1, generator=g, dtype=torch.float64) + 2
+    bounds = torch.tensor([[0.0] * d, [3.0] * d], dtype=torch.float64)
+    return X, Y, bounds
+
+
+KERNELS = [[], [2, 4], [0, 1, 2, 3, 4]]  # RBF; RBF x categorical; categorical only
+
+
+@pytest.mark.parametrize("cats", KERNELS)
+def test_lean_likelihood_equals_gpytorch(cats):
+    # The reference: GPyTorch's ExactMarginalLogLikelihood (priors included) and its autograd
+    # gradient in the raw hyperparameters, at hyperparameters away from the defaults.
+    X, Y, bounds = _data(cats)
+    model = _build(X, Y, bounds, cats)
+    parts = _Parts(model)
+    theta = parts.vector() * torch.linspace(0.5, 2.0, len(parts.vector()), dtype=torch.float64)
+    parts.load(theta)
+    model.train()
+    reference = ExactMarginalLogLikelihood(model.likelihood, model)(model(*model.train_inputs), model.train_targets)
+    grads = torch.autograd.grad(reference, [getattr(m, name) for m, name, _, _ in parts.params])
+    loss, grad = parts.neg_mll(theta, model.transform_inputs(model.train_inputs[0]), model.train_targets)
+    assert -loss == pytest.approx(float(reference.detach()), rel=1e-8)
+    torch.testing.assert_close(-grad, torch.cat([g.reshape(-1) for g in grads]), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("cats", KERNELS)
+def test_lean_fit_reaches_botorchs_optimum(cats):
+    X, Y, bounds = _data(cats, seed=1)
+    ours, theirs = _build(X, Y, bounds, cats), _build(X, Y, bounds, cats)
+    _lean_fit(ours, {"maxiter": 200})
+    fit_gpytorch_mll(ExactMarginalLogLikelihood(theirs.likelihood, theirs))
+    values = []
+    for model in (ours, theirs):
+        model.train()
+        mll = ExactMarginalLogLikelihood(model.likelihood, model)
+        values.append(float(mll(model(*model.train_inputs), model.train_targets)))
+    assert values[0] >= values[1] - 1e-6
+
+
+@pytest.mark.parametrize("cats", KERNELS)
+def test_lean_posterior_equals_the_gpytorch_posterior(cats):
+    X, Y, bounds = _data(cats, seed=2)
+    model = fit_model(X, Y, bounds=bounds, cat_dims=cats)
+    lean = LeanGP(model)
+    g = torch.Generator().manual_seed(3)
+    Xq = torch.rand(7, 3, X.shape[-1], generator=g, dtype=torch.float64) * 3
+    for c in cats:
+        Xq[..., c] = torch.randint(0, 3, Xq.shape[:-1], generator=g).double()
+    Xq[0, 0] = X[5]  # at an observation the variance is near the noise
+    for noise in (False, True):
+        a, b = model.posterior(Xq, observation_noise=noise), lean.posterior(Xq, observation_noise=noise)
+        torch.testing.assert_close(b.mean, a.mean, rtol=1e-9, atol=1e-10)
+        torch.testing.assert_close(
+            b.distribution.covariance_matrix, a.distribution.covariance_matrix, rtol=1e-9, atol=1e-10
+        )
+    # the marginal mean and variance, and their closed-form gradient against autograd
+    x = Xq[:, 0].clone()
+    a, b = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    mean, var = lean.mean_and_variance(a)
+    posterior = model.posterior(b.unsqueeze(-2))
+    ref_mean, ref_var = posterior.mean.reshape(-1), posterior.variance.reshape(-1)
+    torch.testing.assert_close(mean, ref_mean, rtol=1e-9, atol=1e-10)
+    torch.testing.assert_close(var, ref_var, rtol=1e-9, atol=1e-10)
+    if len(cats) < X.shape[-1]:  # the categorical kernel has no gradient in x
+        weights = torch.linspace(-1.0, 2.0, len(x), dtype=torch.float64)
+        (grad,) = torch.autograd.grad((weights * (mean + 3 * var)).sum(), a)
+        (expected,) = torch.autograd.grad((weights * (ref_mean + 3 * ref_var)).sum(), b)
+        torch.testing.assert_close(grad, expected, rtol=1e-7, atol=1e-9)
+
+
+def test_yeojohnson_exponent_equals_scipys_clipped():
+    rng = np.random.default_rng(0)
+    for i in range(60):
+        z = rng.standard_normal(int(rng.integers(3, 120)))
+        z = [z, np.exp(2 * z), -np.exp(1.5 * z), z**3][i % 4]
+        z = (z - z.mean()) / z.std()
+        assert _yeojohnson_lambda(z) == pytest.approx(float(np.clip(stats.yeojohnson_normmax(z), -3, 3)), abs=1e-6)
+
+
+def test_large_histories_reuse_hyperparameters_until_they_grow(monkeypatch):
+    import hpo.surrogate as surrogate
+
+    monkeypatch.setattr(surrogate, "_REFIT_ALWAYS_BELOW", 20)
+    calls = []
+    real = surrogate._lean_fit
+    monkeypatch.setattr(surrogate, "_lean_fit", lambda model, options: calls.append(len(model.train_targets)) or real(model, options))
+    X, Y, bounds = _data([], n=60, seed=4)
+    cache = surrogate.SurrogateCache()
+    for n in (10, 15, 25, 26, 27, 28, 40):
+        fit_model(X[:n], Y[:n], bounds=bounds, cache=cache)
+    # 26 < 25 * 1.05 and 28 < 27 * 1.05 reuse the last fit; 27 and 40 have grown by 5%
+    assert calls == [10, 15, 25, 27, 40]
+    assert cache.fitted_at["output 0"] == 40
