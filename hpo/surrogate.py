@@ -187,7 +187,8 @@ class _Parts:
         self.cat = next((k for k in kernels if isinstance(k, CategoricalKernel)), None)
         self.ords = self.rbf.active_dims if self.rbf is not None and self.rbf.active_dims is not None else None
         self.cats = self.cat.active_dims if self.cat is not None else None
-        self.model = model
+        if (self.rbf is None and self.cat is None) or len(kernels) != (self.rbf is not None) + (self.cat is not None):
+            raise TypeError(f"the lean GP path knows RBF and categorical kernels, but got {covar!r}")
         # (module, raw parameter name, lower bound, prior or None), in the order of the vector
         noise = model.likelihood.noise_covar
         self.params = [
