@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) torch==2.13.0
 	$(PIP) -e '.[dev]'
+	@# BoTorch's fused qLogEHVI kernel, compiled now rather than inside the first multi-objective ask.
+	$(BIN)/python scripts/build_botorch_kernel.py
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -104,6 +104,30 @@ def test_log_nehvi_is_higher_where_the_front_can_grow():
     assert between > at_data  # nothing to gain where the value is known exactly
 
 
+def test_installed_fused_hypervolume_kernel_equals_botorch_python_path(monkeypatch):
+    # `make install` compiles BoTorch's fused kernel into the virtualenv (scripts/); BoTorch must
+    # find it there (no compile at run time) and it must give the Python path's values and gradients.
+    import botorch.acquisition.multi_objective.logei as logei
+    from botorch.models import ModelListGP, SingleTaskGP
+
+    import logei_fused_ext
+
+    gen = torch.Generator().manual_seed(3)
+    X = torch.rand(8, 2, generator=gen, dtype=torch.float64)
+    Y = torch.stack([X.sum(-1), (1 - X).prod(-1)], dim=-1)
+    model = ModelListGP(*(SingleTaskGP(X, Y[:, j : j + 1]).eval() for j in range(2)))
+    acqf = log_nehvi(model, ref_point=Y.min(0).values - 0.1, X_baseline=X, n_objectives=2)
+    assert logei._C is logei_fused_ext
+    Xq = torch.rand(5, 2, 2, generator=gen, dtype=torch.float64, requires_grad=True)
+    fused = acqf(Xq)
+    (fused_grad,) = torch.autograd.grad(fused.sum(), Xq)
+    monkeypatch.setattr(logei, "_C", None)
+    python = acqf(Xq)
+    (python_grad,) = torch.autograd.grad(python.sum(), Xq)
+    torch.testing.assert_close(fused, python, rtol=1e-9, atol=1e-9)
+    torch.testing.assert_close(fused_grad, python_grad, rtol=1e-7, atol=1e-9)
+
+
 def _front_brute(trials, directions):
     signs = [1 if d == "minimize" else -1 for d in directions]
     keys = {t.number: tuple(s * v for s, v in zip(signs, t.values)) for t in trials if t.feasible}
