@@ -74,6 +74,13 @@ _COLD_OPTIONS = {"maxiter": 200}
 # warm fit needs 10-30; one new point among 300+ barely moves the optimum.
 _REFIT_ALWAYS_BELOW = 300
 _REFIT_GROWTH = 1.05
+# Beyond this many observations the hyperparameters are optimised on a random subset of this size
+# (a function of n only, so reproducible) and the model then conditions on all observations: one
+# likelihood evaluation costs O(subset^3) instead of O(n^3) (~130 ms at n = 1000, ~20 ms at 500),
+# which kept the refitting ask at 1000 trials at 4.2 s. Hyperparameters are global properties of
+# the function (lengthscales, signal and noise level), which a uniform subset of 500 estimates
+# nearly as well as all the points.
+_FIT_SUBSET = 500
 # Keys of a model's state_dict that are hyperparameters (not data-dependent transforms).
 _HYPER_PREFIXES = ("covar_module.", "likelihood.", "mean_module.")
 
@@ -438,9 +445,14 @@ class _MeanVariance(torch.autograd.Function):
         return grad / gp._scale, None
 
 
+def _hyperparameters(model) -> dict[str, torch.Tensor]:
+    """A detached copy of the model's hyperparameters (its state without data-dependent transforms)."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items() if k.startswith(_HYPER_PREFIXES)}
+
+
 def _fit_one(model, warm: Mapping[str, torch.Tensor] | None, cache: SurrogateCache, label: str):
     """Walk the fallback chain for one model; returns the fitted model (in eval mode)."""
-    defaults = {k: v.clone() for k, v in model.state_dict().items() if k.startswith(_HYPER_PREFIXES)}
+    defaults = _hyperparameters(model)
     starts = []
     if warm is not None and all(k in defaults and defaults[k].shape == v.shape for k, v in warm.items()):
         starts.append(("previous fit", warm, _WARM_OPTIONS))
@@ -490,7 +502,9 @@ def fit_model(
 
     The hyperparameters are re-optimised (warm-started from ``cache``) at every call up to
     ``_REFIT_ALWAYS_BELOW`` observations, and beyond that only once the data have grown by
-    ``_REFIT_GROWTH`` since the last optimisation; in between the cached ones are reused.
+    ``_REFIT_GROWTH`` since the last optimisation; in between the cached ones are reused. Beyond
+    ``_FIT_SUBSET`` observations they are optimised on a random subset of that size; the model
+    returned conditions on all observations.
 
     Args:
         train_X: A ``n x d``-dim float64 Tensor of encoded inputs.
@@ -518,12 +532,16 @@ def fit_model(
         if fits and last is not None and _REFIT_ALWAYS_BELOW < n < last * _REFIT_GROWTH:
             model.load_state_dict(warm, strict=False)
             model.eval()
-        else:
+        elif n <= _FIT_SUBSET:
             model = _fit_one(model, warm, cache, label)
             cache.fitted_at[label] = n
-        cache.states[label] = {
-            k: v.detach().clone() for k, v in model.state_dict().items() if k.startswith(_HYPER_PREFIXES)
-        }
+        else:
+            idx = torch.as_tensor(np.sort(np.random.default_rng(n).permutation(n)[:_FIT_SUBSET]))
+            fitted = _fit_one(_build(train_X[idx], train_Y[idx, j : j + 1], bounds, cat_dims), warm, cache, label)
+            model.load_state_dict(_hyperparameters(fitted), strict=False)
+            model.eval()
+            cache.fitted_at[label] = n
+        cache.states[label] = _hyperparameters(model)
         models.append(model)
     return models[0] if len(models) == 1 else ModelListGP(*models)
 

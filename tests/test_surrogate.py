@@ -152,3 +152,30 @@ def test_large_histories_reuse_hyperparameters_until_they_grow(monkeypatch):
     # 26 < 25 * 1.05 and 28 < 27 * 1.05 reuse the last fit; 27 and 40 have grown by 5%
     assert calls == [10, 15, 25, 27, 40]
     assert cache.fitted_at["output 0"] == 40
+
+
+def test_large_histories_fit_hyperparameters_on_a_subset_and_condition_on_all(monkeypatch):
+    import hpo.surrogate as surrogate
+
+    monkeypatch.setattr(surrogate, "_REFIT_ALWAYS_BELOW", 20)
+    monkeypatch.setattr(surrogate, "_FIT_SUBSET", 30)
+    fitted_sizes = []
+    real = surrogate._lean_fit
+    monkeypatch.setattr(surrogate, "_lean_fit", lambda model, options: fitted_sizes.append(len(model.train_targets)) or real(model, options))
+    X, Y, bounds = _data([], n=80, seed=5)
+    model = fit_model(X, Y, bounds=bounds)
+    assert fitted_sizes == [30]  # the optimiser saw the subset only
+    assert len(model.train_targets) == 80  # the model conditions on every observation
+    # The subset is a function of n (reproducible); its hyperparameters are the ones returned.
+    idx = torch.as_tensor(np.sort(np.random.default_rng(80).permutation(80)[:30]))
+    alone = surrogate._hyperparameters(fit_model(X[idx], Y[idx], bounds=bounds))
+    assert set(alone) == set(surrogate._hyperparameters(model))
+    for key, value in alone.items():
+        torch.testing.assert_close(model.state_dict()[key], value)
+    # ...and its posterior is the exact GP's on all 80 points with those hyperparameters.
+    full = _build(X, Y, bounds, [])
+    full.load_state_dict(alone, strict=False)
+    full.eval()
+    Xt = torch.rand(7, X.shape[-1], generator=torch.Generator().manual_seed(1), dtype=torch.float64) * 3
+    with torch.no_grad():
+        torch.testing.assert_close(model.posterior(Xt).mean, full.posterior(Xt).mean)
