@@ -44,13 +44,11 @@ from gpytorch.distributions import MultivariateNormal
 from linear_operator.operators import DenseLinearOperator
 from gpytorch.kernels import ProductKernel, RBFKernel
 from gpytorch.likelihoods import GaussianLikelihood
-from gpytorch.priors import GammaPrior, Prior
-from torch.distributions import Distribution, constraints
-from torch.nn import Module
+from gpytorch.priors import GammaPrior, LogNormalPrior
 
 from hpo.errors import HPOWarning
 
-__all__ = ["BalancedLengthscalePrior", "LeanGP", "OutputWarp", "SurrogateCache", "fit_model", "noise_ratio", "warp_outputs"]
+__all__ = ["LeanGP", "OutputWarp", "SurrogateCache", "fit_model", "noise_ratio", "warp_outputs"]
 
 # Noise floor in standardised units. BoTorch's default (1e-4) keeps a deterministic objective's
 # posterior from interpolating closely. With 1e-6 the model could not tell apart values within
@@ -119,67 +117,23 @@ def _build(train_X: torch.Tensor, train_Y: torch.Tensor, bounds: torch.Tensor, c
         return SingleTaskGP(
             train_X,
             train_Y,
-            covar_module=_mixed_kernel(ords, cats),
+            covar_module=_mixed_kernel(d, ords, cats),
             likelihood=likelihood,
             input_transform=Normalize(d=d, bounds=bounds, indices=ords) if ords else None,
             outcome_transform=Standardize(m=1),
         )
-    # RBF with ARD lengthscales, as BoTorch's default kernel (Matern-5/2 was 2.6x worse on Branin
-    # and no better on Hartmann6), but the lengthscale prior of BalancedLengthscalePrior.
+    # BoTorch's default kernel: RBF with a dimension-scaled lengthscale prior (Hvarfner et al.,
+    # 2024). Matern-5/2 with the same prior was 2.6x worse on Branin, no better on Hartmann6.
     return SingleTaskGP(
         train_X,
         train_Y,
-        covar_module=RBFKernel(ard_num_dims=d, **_lengthscale_options()),
         likelihood=likelihood,
         input_transform=Normalize(d=d, bounds=bounds),
         outcome_transform=Standardize(m=1),
     )
 
 
-class BalancedLengthscalePrior(Prior):
-    """``log p(l) = -w (l^2 + 1 / l^2)`` (unnormalised) on each lengthscale of the unit cube.
-
-    Optuna GPSampler's lengthscale prior (there on ``1 / l^2``, the same expression): symmetric in
-    ``log l`` about ``l = 1``, the width of the normalised input range, so a lengthscale of 10 or
-    of 0.1 costs ``~10 w`` nats. It replaced BoTorch's dimension-scaled LogNormal(sqrt(2) +
-    log(d) / 2, sqrt(3)) (Hvarfner et al., 2024), whose median lengthscale is ~10 in 6
-    dimensions: with it a column had to earn its relevance, and columns with a secondary effect
-    were fitted as irrelevant, their variation as noise. On DTLZ2 the GP of the first objective
-    gave lengthscales 5-10 to the five columns of the distance term ``g`` after 30 trials, so the
-    search never learnt that ``g = 0`` is the front, and it kept sampling the box's corners; on
-    hparams4 (a divergence cliff) the median regret was worse than random search. Measured over
-    the broad suite (14 problems, budget 50, same seeds): geometric-mean normalised regret 0.0471
-    -> 0.0282 (see the performance issue's note for the per-problem table and the 10-seed run).
-    """
-
-    arg_constraints: dict = {}
-    support = constraints.positive
-
-    def __init__(self, weight: float = 0.1) -> None:
-        Module.__init__(self)
-        Distribution.__init__(self, batch_shape=torch.Size(), validate_args=False)
-        self.weight = float(weight)
-        self._transform = None
-
-    @property
-    def mode(self) -> torch.Tensor:
-        return torch.tensor(1.0, dtype=torch.float64)
-
-    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        return -self.weight * (x * x + 1.0 / (x * x))
-
-
-def _lengthscale_options() -> dict:
-    """The prior and constraint of every lengthscale (a fresh prior per kernel, as GPyTorch
-    registers it as a submodule); the lower bound 0.025 is BoTorch's, for numerical stability."""
-    prior = BalancedLengthscalePrior()
-    return {
-        "lengthscale_prior": prior,
-        "lengthscale_constraint": GreaterThan(2.5e-2, transform=None, initial_value=prior.mode),
-    }
-
-
-def _mixed_kernel(ords: Sequence[int], cats: Sequence[int]):
+def _mixed_kernel(d: int, ords: Sequence[int], cats: Sequence[int]):
     """RBF over the ordinal columns times an exponential Hamming kernel over the categorical ones.
 
     ``k(x, x') = exp(-|x_o - x'_o|^2_l / 2) * exp(-mean_c [x_c != x'_c] / l_c)``: one ARD kernel in
@@ -190,13 +144,24 @@ def _mixed_kernel(ords: Sequence[int], cats: Sequence[int]):
     second-best combination in all 5 seeds (median regret 0.15 at 50 trials; 9.5e-5 with the
     product), and on the mixed problem in 2 of 3 (0.016, 0.11; the product: 5 of 5 below 2e-5).
     The product was also 2.5x faster per ask (see the performance issue's note). Every
-    lengthscale has the prior of the continuous kernel (:class:`BalancedLengthscalePrior`).
+    lengthscale has the dimension-scaled prior of the continuous kernel (Hvarfner et al., 2024)
+    for the full ``d``.
     """
 
-    categorical = CategoricalKernel(ard_num_dims=len(cats), active_dims=list(cats), **_lengthscale_options())
+    def prior() -> LogNormalPrior:  # as botorch's get_covar_module_with_dim_scaled_prior
+        return LogNormalPrior(loc=math.sqrt(2.0) + 0.5 * math.log(d), scale=math.sqrt(3.0))
+
+    def constraint() -> GreaterThan:
+        return GreaterThan(2.5e-2, transform=None, initial_value=prior().mode)
+
+    categorical = CategoricalKernel(
+        ard_num_dims=len(cats), active_dims=list(cats), lengthscale_prior=prior(), lengthscale_constraint=constraint()
+    )
     if not ords:
         return categorical
-    ordinal = RBFKernel(ard_num_dims=len(ords), active_dims=list(ords), **_lengthscale_options())
+    ordinal = RBFKernel(
+        ard_num_dims=len(ords), active_dims=list(ords), lengthscale_prior=prior(), lengthscale_constraint=constraint()
+    )
     return ordinal * categorical
 
 
@@ -337,10 +302,12 @@ class _Parts:
 
 def _log_prior(prior, x: torch.Tensor) -> tuple[float, torch.Tensor]:
     """The summed log density of ``prior`` at ``x`` and its gradient, in closed form (torch's
-    distributions cost more than the rest of an evaluation): the priors :func:`_build` uses."""
-    if isinstance(prior, BalancedLengthscalePrior):
-        w = prior.weight
-        return float(-w * (x * x + 1.0 / (x * x)).sum()), -w * (2.0 * x - 2.0 / x**3)
+    distributions cost more than the rest of an evaluation); LogNormal and Gamma priors."""
+    if isinstance(prior, LogNormalPrior):
+        mu, s = float(prior.loc), float(prior.scale)
+        z = (torch.log(x) - mu) / s
+        logp = -torch.log(x) - math.log(s) - 0.5 * math.log(2 * math.pi) - 0.5 * z * z
+        return float(logp.sum()), -(1.0 + z / s) / x
     if isinstance(prior, GammaPrior):
         a, b = float(prior.concentration), float(prior.rate)
         logp = a * math.log(b) - math.lgamma(a) + (a - 1.0) * torch.log(x) - b * x

@@ -88,9 +88,7 @@ def test_lean_likelihood_equals_gpytorch(cats):
 def test_lean_fit_reaches_botorchs_optimum(cats):
     X, Y, bounds = _data(cats, seed=1)
     ours, theirs = _build(X, Y, bounds, cats), _build(X, Y, bounds, cats)
-    # Tight tolerances: the question is whether the same optimum is reached (the engine's looser
-    # defaults stop ~1e-5 nats short of it on the categorical-only kernel).
-    _lean_fit(ours, {"maxiter": 1000, "ftol": 1e-15, "gtol": 1e-10})
+    _lean_fit(ours, {"maxiter": 200})
     fit_gpytorch_mll(ExactMarginalLogLikelihood(theirs.likelihood, theirs))
     values = []
     for model in (ours, theirs):
@@ -181,18 +179,3 @@ def test_large_histories_fit_hyperparameters_on_a_subset_and_condition_on_all(mo
     Xt = torch.rand(7, X.shape[-1], generator=torch.Generator().manual_seed(1), dtype=torch.float64) * 3
     with torch.no_grad():
         torch.testing.assert_close(model.posterior(Xt).mean, full.posterior(Xt).mean)
-
-
-def test_balanced_lengthscale_prior_is_symmetric_in_log_lengthscale_about_one():
-    from hpo.surrogate import BalancedLengthscalePrior, _log_prior
-
-    prior = BalancedLengthscalePrior(weight=0.1)
-    ls = torch.tensor([0.05, 0.3, 1.0, 2.0, 10.0], dtype=torch.float64, requires_grad=True)
-    torch.testing.assert_close(prior.log_prob(ls), prior.log_prob(1.0 / ls))
-    assert float(prior.log_prob(torch.tensor(1.0))) == pytest.approx(-0.2)  # the mode: -w (1 + 1)
-    assert float(prior.log_prob(torch.tensor(10.0))) == pytest.approx(-0.1 * (100 + 0.01))
-    # the closed form used by the lean fit equals autograd of log_prob
-    value, grad = _log_prior(prior, ls.detach())
-    (auto,) = torch.autograd.grad(prior.log_prob(ls).sum(), ls)
-    assert value == pytest.approx(float(prior.log_prob(ls).sum()))
-    torch.testing.assert_close(grad, auto)
