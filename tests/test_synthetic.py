@@ -31,6 +31,11 @@ ARGMIN = {
     "hartmann6_n02": [{f"x{i}": v for i, v in enumerate(synthetic.H6_ARGMIN)}],
     "hartmann6_n10": [{f"x{i}": v for i, v in enumerate(synthetic.H6_ARGMIN)}],
     "hparams4": [synthetic.HPARAMS_ARGMIN],
+    # the four extra columns are irrelevant: any values of them are an argmin
+    "hartmann6_d10": [
+        {**{f"x{i}": v for i, v in enumerate(synthetic.H6_ARGMIN)}, **{f"x{i}": z for i in range(6, 10)}}
+        for z in (0.0, 0.37, 1.0)
+    ],
 }
 
 
