@@ -8,7 +8,8 @@ minimised objectives); constraints are feasible where ``<= 0``. Given the same i
 Choosing the acquisition is the table ``ACQUISITIONS`` plus one rule for ``"auto"``:
     a fidelity column        -> "mfkg" (cost-aware multi-fidelity knowledge gradient, see below)
     m > 4 objectives         -> "parego" (noisy log-EI of random Chebyshev scalarisations)
-    2 <= m <= 4, noisy       -> "nehvi" (noisy log expected hypervolume improvement)
+    m == 2, noisy            -> "nehvi" (noisy log expected hypervolume improvement)
+    3 <= m <= 4, noisy       -> "mean-ehvi" (log EHVI over the front of the posterior mean)
     2 <= m <= 4              -> "ehvi"  (log expected hypervolume improvement over the observed front)
     with constraints         -> ``AUTO_CONSTRAINED`` (chosen by the constrained benchmark)
     noisy observations       -> "nei"  (noisy log expected improvement)
@@ -270,8 +271,8 @@ class _Step:
 
     model: objective GP(s) on (train_X, train_Y); train_Y is the warped objective (``n x 1``)
     or, with m objectives, the objectives as given (``n x m``, larger is better).
-    constraint_model: GP(s) of the constraints, or None; feasible_Y: train_Y's rows of the
-    feasible observations (``f x m``, maybe empty). X_pending: ``p x d`` or None.
+    constraint_model: GP(s) of the constraints, or None; feasible_Y, feasible_X: train_Y's and
+    train_X's rows of the feasible observations (``f x m``, ``f x d``, maybe empty). X_pending: ``p x d`` or None.
     ref_point: the hypervolume's reference point (``m``), with several objectives.
     """
 
@@ -281,6 +282,7 @@ class _Step:
     train_X: torch.Tensor
     train_Y: torch.Tensor
     feasible_Y: torch.Tensor
+    feasible_X: torch.Tensor
     X_pending: torch.Tensor | None
     bounds: torch.Tensor
     settings: Settings
@@ -391,6 +393,21 @@ def _nehvi(s: _Step) -> AcquisitionFunction:
     )
 
 
+def _mean_ehvi(s: _Step) -> AcquisitionFunction:
+    """Log EHVI over the Pareto front of the posterior mean at the (feasible) observed points: the
+    noise-free stand-in for NEHVI with one box decomposition instead of one per MC sample. With
+    three objectives NEHVI's decompositions cost ~12 s per ask at 30 trials (DTLZ2), this ~4 s,
+    at the same hypervolume gaps (5 seeds, see the several-objectives note)."""
+    model, constraints = _joint(s)
+    m = s.train_Y.shape[-1]
+    with torch.no_grad():
+        Y = model.posterior(s.feasible_X).mean[..., :m]
+    return log_ehvi(
+        model, ref_point=s.ref_point, Y=Y, n_objectives=m, constraints=constraints, X_pending=s.X_pending,
+        mc_samples=s.settings.mc_samples, seed=s.seed,
+    )
+
+
 def _parego(s: _Step) -> AcquisitionFunction:
     model, constraints = _joint(s)
     return parego(
@@ -416,6 +433,7 @@ ACQUISITIONS: dict[str, _Acquisition] = {
     "cei": _Acquisition(_cei, constrained=True),
     "ehvi": _Acquisition(_ehvi, constrained=True, multi_objective=True),
     "nehvi": _Acquisition(_nehvi, constrained=True, multi_objective=True),
+    "mean-ehvi": _Acquisition(_mean_ehvi, constrained=True, multi_objective=True),
     "parego": _Acquisition(_parego, constrained=True, multi_objective=True),
 }
 # Chosen by the constrained benchmark (see the KG/CONFIG issue's note).
@@ -657,14 +675,15 @@ def suggest(
             if m > MAX_HV_OBJECTIVES:
                 name = "parego"
             elif m > 1:
-                name = "nehvi" if noisy else "ehvi"
+                name = ("nehvi" if m == 2 else "mean-ehvi") if noisy else "ehvi"
             elif C is not None:
                 name = AUTO_CONSTRAINED
             else:
                 name = "nei" if noisy else "ei"
         step = _Step(
             model=model, constraint_model=cmodel, n_constraints=k, train_X=train_X, train_Y=train_Y,
-            feasible_Y=feasible_Y, X_pending=None if P is None else _tensor(P), bounds=bounds,
+            feasible_Y=feasible_Y, feasible_X=train_X[torch.as_tensor(feasible)] if C is not None else train_X,
+            X_pending=None if P is None else _tensor(P), bounds=bounds,
             settings=settings, seed=seed,
             ref_point=None if m == 1 else _reference(None if ref_point is None else warp(ref_point), train_Y, feasible_Y),
             cost_model=None if fidelity is None else fidelity.cost(space),

@@ -64,7 +64,7 @@ class OptunaSampler(BaseSampler):
         seed: Seed of every random choice; the suggestion for trial n is a function of
             (seed, n, study history). None draws a seed from the OS.
         acquisition: "auto" or a key of :data:`hpo.engine.ACQUISITIONS` ("ei", "nei", "kg",
-            "config", "cei"; "ehvi", "nehvi", "parego" for several objectives).
+            "config", "cei"; "ehvi", "nehvi", "mean-ehvi", "parego" for several objectives).
         n_startup: Completed trials from the Sobol design before the model is used;
             None -> ``min(10, max(5, 2 * dim))``.
         search_space: A fixed joint search space (an :class:`hpo.SearchSpace`, a dict of hpo

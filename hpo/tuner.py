@@ -156,7 +156,7 @@ class Tuner:
     Args:
         space: An :class:`hpo.SearchSpace` or a dict of ``hpo.Float``/``hpo.Int``/``hpo.Categorical``.
         directions: "minimize", "maximize", or a list of them (one per objective).
-        acquisition: "auto", "ei", "nei", "kg", "config" or "cei"; "ehvi", "nehvi" or "parego" with
+        acquisition: "auto", "ei", "nei", "kg", "config" or "cei"; "ehvi", "nehvi", "mean-ehvi" or "parego" with
             several objectives (see :mod:`hpo.engine`).
         storage: None (in memory), an Optuna storage URL such as ``sqlite:///study.db`` or
             ``postgresql://...``, or an Optuna storage object.

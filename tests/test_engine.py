@@ -104,6 +104,19 @@ def test_several_objectives_pick_hypervolume_acquisitions():
         engine.suggest(LINE, X, Y[:, :1], settings=engine.Settings(acquisition="ehvi"))
 
 
+def test_noisy_objectives_pick_nehvi_for_two_and_the_posterior_mean_front_beyond():
+    rng = np.random.default_rng(4)
+    X = LINE.sample_unit(rng.random((16, 1)))
+    three = np.hstack([-((X - c) ** 2) for c in (0.3, 0.5, 0.7)])  # the front is x in [0.3, 0.7]
+    noisy = three + 0.05 * rng.standard_normal(three.shape)  # ~40% of each column's spread
+    two = engine.suggest(LINE, X, noisy[:, :2], seed=0)
+    assert two.acquisition == "nehvi" and 0.25 < two.x[0] < 0.55
+    s = engine.suggest(LINE, X, noisy, seed=0)
+    assert s.acquisition == "mean-ehvi" and 0.25 < s.x[0] < 0.75
+    # without noise the observed front is used
+    assert engine.suggest(LINE, X, three, seed=0).acquisition == "ehvi"
+
+
 def test_bad_history_is_rejected():
     with pytest.raises(hpo.HPOValueError, match="finite"):
         engine.suggest(LINE, np.array([[0.5]]), np.array([[np.nan]]))
