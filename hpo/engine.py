@@ -272,7 +272,8 @@ class _Step:
     model: objective GP(s) on (train_X, train_Y); train_Y is the warped objective (``n x 1``)
     or, with m objectives, the objectives as given (``n x m``, larger is better).
     constraint_model: GP(s) of the constraints, or None; feasible_Y, feasible_X: train_Y's and
-    train_X's rows of the feasible observations (``f x m``, ``f x d``, maybe empty). X_pending: ``p x d`` or None.
+    train_X's rows of the feasible observations (``f x m``, ``f x d``, maybe empty).
+    X_pending: ``p x d`` or None.
     ref_point: the hypervolume's reference point (``m``), with several objectives.
     """
 
@@ -396,8 +397,9 @@ def _nehvi(s: _Step) -> AcquisitionFunction:
 def _mean_ehvi(s: _Step) -> AcquisitionFunction:
     """Log EHVI over the Pareto front of the posterior mean at the (feasible) observed points: the
     noise-free stand-in for NEHVI with one box decomposition instead of one per MC sample. With
-    three objectives NEHVI's decompositions cost ~12 s per ask at 30 trials (DTLZ2), this ~4 s,
-    at the same hypervolume gaps (5 seeds, see the several-objectives note)."""
+    three objectives NEHVI's decompositions cost ~12 s per ask at 30 trials (DTLZ2), this ~4 s;
+    DTLZ2 m=3's median gap at 50 trials was 0.68 against NEHVI's 0.66 (5 seeds; seed noise,
+    see the several-objectives note)."""
     model, constraints = _joint(s)
     m = s.train_Y.shape[-1]
     with torch.no_grad():
