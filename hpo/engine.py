@@ -272,7 +272,8 @@ class _Step:
     model: objective GP(s) on (train_X, train_Y); train_Y is the warped objective (``n x 1``)
     or, with m objectives, the objectives as given (``n x m``, larger is better).
     constraint_model: GP(s) of the constraints, or None; feasible_Y, feasible_X: train_Y's and
-    train_X's rows of the feasible observations (``f x m``, ``f x d``, maybe empty).
+    train_X's rows of the feasible observations (``f x m``, ``f x d``; maybe empty; all rows
+    without constraints).
     X_pending: ``p x d`` or None.
     ref_point: the hypervolume's reference point (``m``), with several objectives.
     """
@@ -377,10 +378,12 @@ def _joint(s: _Step):
     return ModelListGP(*models, *cmodels), [lambda Z, i=i: Z[..., m + i] for i in range(s.n_constraints)]
 
 
-def _ehvi(s: _Step) -> AcquisitionFunction:
+def _ehvi(s: _Step, front: Callable | None = None) -> AcquisitionFunction:
+    """Log EHVI over the front of ``front(model)`` (an ``f x m`` Tensor), by default the observed
+    feasible values."""
     model, constraints = _joint(s)
     return log_ehvi(
-        model, ref_point=s.ref_point, Y=s.feasible_Y if s.constraint_model is not None else s.train_Y,
+        model, ref_point=s.ref_point, Y=s.feasible_Y if front is None else front(model),
         n_objectives=s.train_Y.shape[-1], constraints=constraints, X_pending=s.X_pending,
         mc_samples=s.settings.mc_samples, seed=s.seed,
     )
@@ -400,14 +403,12 @@ def _mean_ehvi(s: _Step) -> AcquisitionFunction:
     three objectives NEHVI's decompositions cost ~12 s per ask at 30 trials (DTLZ2), this ~4 s;
     DTLZ2 m=3's median gap at 50 trials was 0.68 against NEHVI's 0.66 (5 seeds; seed noise,
     see the several-objectives note)."""
-    model, constraints = _joint(s)
-    m = s.train_Y.shape[-1]
-    with torch.no_grad():
-        Y = model.posterior(s.feasible_X).mean[..., :m]
-    return log_ehvi(
-        model, ref_point=s.ref_point, Y=Y, n_objectives=m, constraints=constraints, X_pending=s.X_pending,
-        mc_samples=s.settings.mc_samples, seed=s.seed,
-    )
+
+    def posterior_mean(model) -> torch.Tensor:
+        with torch.no_grad():
+            return model.posterior(s.feasible_X).mean[..., : s.train_Y.shape[-1]]
+
+    return _ehvi(s, posterior_mean)
 
 
 def _parego(s: _Step) -> AcquisitionFunction:
@@ -658,7 +659,7 @@ def suggest(
         train_X, train_Y = _tensor(X), _tensor(warp(Y))
         labels = ["objective"] if m == 1 else [f"objective {j}" for j in range(m)]
         model = fit_model(train_X, train_Y, bounds=bounds, cat_dims=cat_dims, cache=cache, labels=labels)
-        cmodel, k, feasible_Y = None, 0, train_Y[:0]
+        cmodel, k, feasible_X, feasible_Y = None, 0, train_X, train_Y
         if C is not None:
             known = ~np.isnan(C).any(axis=1)
             k = C.shape[1]
@@ -667,7 +668,7 @@ def suggest(
                 labels=[f"constraint {i}" for i in range(k)],
             )
             feasible = known & (np.nan_to_num(C, nan=1.0) <= 0).all(axis=1)
-            feasible_Y = train_Y[torch.as_tensor(feasible)]
+            feasible_X, feasible_Y = train_X[torch.as_tensor(feasible)], train_Y[torch.as_tensor(feasible)]
             if not feasible.any():
                 probe = _feasibility_probe(cmodel, space, settings, n=int(known.sum()))
                 if probe is not None:
@@ -684,16 +685,14 @@ def suggest(
                 name = "nei" if noisy else "ei"
         step = _Step(
             model=model, constraint_model=cmodel, n_constraints=k, train_X=train_X, train_Y=train_Y,
-            feasible_Y=feasible_Y, feasible_X=train_X[torch.as_tensor(feasible)] if C is not None else train_X,
-            X_pending=None if P is None else _tensor(P), bounds=bounds,
+            feasible_Y=feasible_Y, feasible_X=feasible_X, X_pending=None if P is None else _tensor(P), bounds=bounds,
             settings=settings, seed=seed,
             ref_point=None if m == 1 else _reference(None if ref_point is None else warp(ref_point), train_Y, feasible_Y),
             cost_model=None if fidelity is None else fidelity.cost(space),
             target=None if fidelity is None else fidelity.target(space),
         )
         entry = ACQUISITIONS[name]
-        pool_X = train_X[torch.as_tensor(feasible)] if C is not None else train_X
-        incumbents = _incumbents(pool_X, feasible_Y if C is not None else train_Y)
+        incumbents = _incumbents(feasible_X, feasible_Y)
         acqf = entry.build(step)
         x = _optimize(acqf, space, settings, relax=entry.one_shot, incumbents=incumbents, seed=seed)
         x = torch.as_tensor(space.round(x.numpy()), dtype=torch.float64)

@@ -543,14 +543,15 @@ def fit_model(
         if fits and last is not None and _REFIT_ALWAYS_BELOW < n < last * _REFIT_GROWTH:
             model.load_state_dict(warm, strict=False)
             model.eval()
-        elif n <= _FIT_SUBSET:
-            model = _fit_one(model, warm, cache, label)
-            cache.fitted_at[label] = n
         else:
-            idx = torch.as_tensor(np.sort(np.random.default_rng(n).permutation(n)[:_FIT_SUBSET]))
-            fitted = _fit_one(_build(train_X[idx], train_Y[idx, j : j + 1], bounds, cat_dims), warm, cache, label)
-            model.load_state_dict(_hyperparameters(fitted), strict=False)
-            model.eval()
+            fit_on = model
+            if n > _FIT_SUBSET:
+                idx = torch.as_tensor(np.sort(np.random.default_rng(n).permutation(n)[:_FIT_SUBSET]))
+                fit_on = _build(train_X[idx], train_Y[idx, j : j + 1], bounds, cat_dims)
+            fitted = _fit_one(fit_on, warm, cache, label)
+            if fitted is not model:
+                model.load_state_dict(_hyperparameters(fitted), strict=False)
+                model.eval()
             cache.fitted_at[label] = n
         cache.states[label] = _hyperparameters(model)
         models.append(model)
