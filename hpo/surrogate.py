@@ -4,6 +4,10 @@ Notation: n observations, d encoded input columns (see :mod:`hpo.space`), m outp
 Every model is float64, normalises its inputs with the search space's bounds (not the data's, so
 the scale does not drift as trials arrive) and standardises each output.
 
+Each output's lengthscale prior is chosen at every optimisation of its hyperparameters: the GP is
+fitted under BoTorch's dimension-scaled prior and under Optuna's balanced one, and the one whose
+fit predicts its own held-out points better (leave-one-out, by a margin) is kept (see ``_PRIORS``).
+
 Fallback chain when fitting fails (steps 1-3 are numerical retries; reaching step 4 warns once
 per output, with every step's reason, so it is never silent):
     1. maximise the marginal likelihood starting from the previous fit's hyperparameters;
@@ -44,11 +48,21 @@ from gpytorch.distributions import MultivariateNormal
 from linear_operator.operators import DenseLinearOperator
 from gpytorch.kernels import ProductKernel, RBFKernel
 from gpytorch.likelihoods import GaussianLikelihood
-from gpytorch.priors import GammaPrior, LogNormalPrior
+from gpytorch.priors import GammaPrior, LogNormalPrior, Prior
+from torch.distributions import Distribution, constraints
+from torch.nn import Module
 
 from hpo.errors import HPOWarning
 
-__all__ = ["LeanGP", "OutputWarp", "SurrogateCache", "fit_model", "noise_ratio", "warp_outputs"]
+__all__ = [
+    "BalancedLengthscalePrior",
+    "LeanGP",
+    "OutputWarp",
+    "SurrogateCache",
+    "fit_model",
+    "noise_ratio",
+    "warp_outputs",
+]
 
 # Noise floor in standardised units. BoTorch's default (1e-4) keeps a deterministic objective's
 # posterior from interpolating closely. With 1e-6 the model could not tell apart values within
@@ -81,6 +95,26 @@ _REFIT_GROWTH = 1.05
 # the function (lengthscales, signal and noise level), which a uniform subset of 500 estimates
 # nearly as well as all the points.
 _FIT_SUBSET = 500
+# The lengthscale priors fit_model chooses between, per output and at every optimisation, by the
+# fitted models' leave-one-out predictive density (_loo_log_density). "dim-scaled" is BoTorch's
+# LogNormal(sqrt(2) + log(d) / 2, sqrt(3)) (Hvarfner et al., 2024): median lengthscale ~10 in 6
+# dimensions, so a column must earn its relevance, and irrelevant columns cost nothing. "balanced"
+# is Optuna GPSampler's (BalancedLengthscalePrior), pulling every lengthscale towards the box's
+# width. Each alone lost badly somewhere (see the performance issue's note): with dim-scaled,
+# columns with a secondary effect were fitted as irrelevant and their variation as noise (DTLZ2's
+# distance term, hparams4's cliff); with balanced, irrelevant columns kept phantom variation
+# (Hartmann6 with six dead columns: median regret 0.0089 -> 0.50; ZDT1's first objective).
+_PRIORS = ("dim-scaled", "balanced")
+# The first prior is kept unless another predicts held-out points better by this much (mean log
+# density per point): near-ties are decided by the noise of leave-one-out on a few dozen points,
+# and a wrong switch to "balanced" costs more (phantom variation in dead columns) than the reverse.
+_PRIOR_MARGIN = 0.1
+# Up to this many observations both priors are fitted and compared at every optimisation; beyond,
+# only once the data have grown by _COMPARE_GROWTH since the last comparison, and in between the
+# chosen prior alone is fitted (the second fit made an ask ~10-40% dearer; the benchmarks at
+# budget 50 ran with a comparison at every ask).
+_COMPARE_ALWAYS_BELOW = 50
+_COMPARE_GROWTH = 1.1
 # Keys of a model's state_dict that are hyperparameters (not data-dependent transforms).
 _HYPER_PREFIXES = ("covar_module.", "likelihood.", "mean_module.")
 
@@ -96,6 +130,8 @@ class SurrogateCache:
     states: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
     warned: set[str] = field(default_factory=set)
     fitted_at: dict[str, int] = field(default_factory=dict)  # observations at the last optimisation
+    priors: dict[str, str] = field(default_factory=dict)  # the lengthscale prior chosen per output
+    compared_at: dict[str, int] = field(default_factory=dict)  # observations at the last choice
 
 
 def _warn_once(cache: SurrogateCache, key: str, message: str) -> None:
@@ -104,8 +140,11 @@ def _warn_once(cache: SurrogateCache, key: str, message: str) -> None:
         warnings.warn(message, HPOWarning, stacklevel=3)
 
 
-def _build(train_X: torch.Tensor, train_Y: torch.Tensor, bounds: torch.Tensor, cat_dims: Sequence[int]):
-    """One GP for one output. ``train_X``: ``n x d``; ``train_Y``: ``n x 1``; ``bounds``: ``2 x d``."""
+def _build(
+    train_X: torch.Tensor, train_Y: torch.Tensor, bounds: torch.Tensor, cat_dims: Sequence[int], prior: str = "dim-scaled"
+):
+    """One GP for one output. ``train_X``: ``n x d``; ``train_Y``: ``n x 1``; ``bounds``: ``2 x d``;
+    ``prior``: the lengthscale prior, one of ``_PRIORS``."""
     d = train_X.shape[-1]
     likelihood = GaussianLikelihood(
         noise_prior=GammaPrior(*_NOISE_PRIOR),
@@ -117,23 +156,67 @@ def _build(train_X: torch.Tensor, train_Y: torch.Tensor, bounds: torch.Tensor, c
         return SingleTaskGP(
             train_X,
             train_Y,
-            covar_module=_mixed_kernel(d, ords, cats),
+            covar_module=_mixed_kernel(d, ords, cats, prior),
             likelihood=likelihood,
             input_transform=Normalize(d=d, bounds=bounds, indices=ords) if ords else None,
             outcome_transform=Standardize(m=1),
         )
-    # BoTorch's default kernel: RBF with a dimension-scaled lengthscale prior (Hvarfner et al.,
-    # 2024). Matern-5/2 with the same prior was 2.6x worse on Branin, no better on Hartmann6.
+    # RBF with ARD lengthscales, as BoTorch's default kernel (Matern-5/2 with the dimension-scaled
+    # prior was 2.6x worse on Branin, no better on Hartmann6).
     return SingleTaskGP(
         train_X,
         train_Y,
+        covar_module=RBFKernel(ard_num_dims=d, **_lengthscale_options(prior, d)),
         likelihood=likelihood,
         input_transform=Normalize(d=d, bounds=bounds),
         outcome_transform=Standardize(m=1),
     )
 
 
-def _mixed_kernel(d: int, ords: Sequence[int], cats: Sequence[int]):
+class BalancedLengthscalePrior(Prior):
+    """``log p(l) = -w (l^2 + 1 / l^2)`` (unnormalised) on each lengthscale of the unit cube.
+
+    Optuna GPSampler's lengthscale prior (there on ``1 / l^2``, the same expression): symmetric in
+    ``log l`` about ``l = 1``, the width of the normalised input range, so a lengthscale of 10 or
+    of 0.1 costs ``~10 w`` nats. One of the two priors :func:`fit_model` chooses between (see
+    ``_PRIORS``).
+    """
+
+    arg_constraints: dict = {}
+    support = constraints.positive
+
+    def __init__(self, weight: float = 0.1) -> None:
+        Module.__init__(self)
+        Distribution.__init__(self, batch_shape=torch.Size(), validate_args=False)
+        self.weight = float(weight)
+        self._transform = None
+
+    @property
+    def mode(self) -> torch.Tensor:
+        return torch.tensor(1.0, dtype=torch.float64)
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        return -self.weight * (x * x + 1.0 / (x * x))
+
+
+def _lengthscale_options(prior: str, d: int) -> dict:
+    """The prior and constraint of a kernel's lengthscales (a fresh prior per kernel, as GPyTorch
+    registers it as a submodule); the lower bound 0.025 is BoTorch's, for numerical stability.
+    ``"dim-scaled"`` is BoTorch's default, ``get_covar_module_with_dim_scaled_prior``'s prior for
+    ``d`` input columns."""
+    if prior == "dim-scaled":
+        ls_prior = LogNormalPrior(loc=math.sqrt(2.0) + 0.5 * math.log(d), scale=math.sqrt(3.0))
+    elif prior == "balanced":
+        ls_prior = BalancedLengthscalePrior()
+    else:
+        raise ValueError(f"the lengthscale prior must be one of {_PRIORS}, but got {prior!r}.")
+    return {
+        "lengthscale_prior": ls_prior,
+        "lengthscale_constraint": GreaterThan(2.5e-2, transform=None, initial_value=ls_prior.mode),
+    }
+
+
+def _mixed_kernel(d: int, ords: Sequence[int], cats: Sequence[int], prior: str):
     """RBF over the ordinal columns times an exponential Hamming kernel over the categorical ones.
 
     ``k(x, x') = exp(-|x_o - x'_o|^2_l / 2) * exp(-mean_c [x_c != x'_c] / l_c)``: one ARD kernel in
@@ -144,24 +227,15 @@ def _mixed_kernel(d: int, ords: Sequence[int], cats: Sequence[int]):
     second-best combination in all 5 seeds (median regret 0.15 at 50 trials; 9.5e-5 with the
     product), and on the mixed problem in 2 of 3 (0.016, 0.11; the product: 5 of 5 below 2e-5).
     The product was also 2.5x faster per ask (see the performance issue's note). Every
-    lengthscale has the dimension-scaled prior of the continuous kernel (Hvarfner et al., 2024)
-    for the full ``d``.
+    lengthscale has the prior ``prior`` of the continuous kernel for the full ``d``.
     """
 
-    def prior() -> LogNormalPrior:  # as botorch's get_covar_module_with_dim_scaled_prior
-        return LogNormalPrior(loc=math.sqrt(2.0) + 0.5 * math.log(d), scale=math.sqrt(3.0))
-
-    def constraint() -> GreaterThan:
-        return GreaterThan(2.5e-2, transform=None, initial_value=prior().mode)
-
     categorical = CategoricalKernel(
-        ard_num_dims=len(cats), active_dims=list(cats), lengthscale_prior=prior(), lengthscale_constraint=constraint()
+        ard_num_dims=len(cats), active_dims=list(cats), **_lengthscale_options(prior, d)
     )
     if not ords:
         return categorical
-    ordinal = RBFKernel(
-        ard_num_dims=len(ords), active_dims=list(ords), lengthscale_prior=prior(), lengthscale_constraint=constraint()
-    )
+    ordinal = RBFKernel(ard_num_dims=len(ords), active_dims=list(ords), **_lengthscale_options(prior, d))
     return ordinal * categorical
 
 
@@ -312,7 +386,33 @@ def _log_prior(prior, x: torch.Tensor) -> tuple[float, torch.Tensor]:
         a, b = float(prior.concentration), float(prior.rate)
         logp = a * math.log(b) - math.lgamma(a) + (a - 1.0) * torch.log(x) - b * x
         return float(logp.sum()), (a - 1.0) / x - b
+    if isinstance(prior, BalancedLengthscalePrior):
+        w = prior.weight
+        return float(-w * (x * x + 1.0 / (x * x)).sum()), -w * (2.0 * x - 2.0 / x**3)
     raise TypeError(f"no closed-form log density for the prior {type(prior).__name__}")
+
+
+def _loo_log_density(model) -> float:
+    """The mean leave-one-out log predictive density of a fitted GP (in eval mode) at its
+    training points, in standardised units, with the hyperparameters held fixed: with ``Ky = K +
+    noise I`` and ``a = Ky^-1 (y - c)``, point i's held-out prediction has mean ``y_i - a_i /
+    [Ky^-1]_ii`` and variance ``1 / [Ky^-1]_ii`` (Rasmussen and Williams, 2006, eq. 5.12)."""
+    parts = _Parts(model)
+    theta = parts.vector()
+    X = model.train_inputs[0].detach()
+    y = model.train_targets.detach()
+    values = parts.split(theta)
+    n = len(y)
+    K = parts.kernel(X, X, theta) + values[-2] * torch.eye(n, dtype=X.dtype)
+    L = _cholesky(K)
+    inverse, info = lapack.dpotri(L.numpy(), lower=1)
+    if info:
+        raise np.linalg.LinAlgError(f"dpotri failed (info={info})")
+    diag = np.diag(inverse)
+    alpha = torch.cholesky_solve((y - values[-1]).unsqueeze(-1), L).squeeze(-1).numpy()
+    var = 1.0 / diag
+    residual = alpha / diag
+    return float(np.mean(-0.5 * np.log(2 * math.pi * var) - 0.5 * residual**2 / var))
 
 
 def _lean_fit(model, options: Mapping[str, float]) -> None:
@@ -515,7 +615,10 @@ def fit_model(
     ``_REFIT_ALWAYS_BELOW`` observations, and beyond that only once the data have grown by
     ``_REFIT_GROWTH`` since the last optimisation; in between the cached ones are reused. Beyond
     ``_FIT_SUBSET`` observations they are optimised on a random subset of that size; the model
-    returned conditions on all observations.
+    returned conditions on all observations. Each optimisation fits both lengthscale priors of
+    ``_PRIORS`` and keeps the one whose fit has the higher leave-one-out predictive density
+    (``_PRIOR_MARGIN`` in favour of the first), up to ``_COMPARE_ALWAYS_BELOW`` observations and
+    beyond that after ``_COMPARE_GROWTH`` growth; otherwise it fits the prior chosen last.
 
     Args:
         train_X: A ``n x d``-dim float64 Tensor of encoded inputs.
@@ -534,28 +637,52 @@ def fit_model(
     if len(labels) != train_Y.shape[-1]:
         raise ValueError(f"one label per output is needed, but got {len(labels)} for {train_Y.shape[-1]} outputs.")
     models = []
+    n = len(train_X)
+    subset = None
+    if n > _FIT_SUBSET:
+        subset = torch.as_tensor(np.sort(np.random.default_rng(n).permutation(n)[:_FIT_SUBSET]))
     for j, label in enumerate(labels):
-        model = _build(train_X, train_Y[:, j : j + 1], bounds, cat_dims)
-        n, last = len(train_X), cache.fitted_at.get(label)
-        warm = cache.states.get(label)
-        current = model.state_dict()
-        fits = warm is not None and all(k in current and current[k].shape == v.shape for k, v in warm.items())
-        if fits and last is not None and _REFIT_ALWAYS_BELOW < n < last * _REFIT_GROWTH:
-            model.load_state_dict(warm, strict=False)
-            model.eval()
-        else:
-            fit_on = model
-            if n > _FIT_SUBSET:
-                idx = torch.as_tensor(np.sort(np.random.default_rng(n).permutation(n)[:_FIT_SUBSET]))
-                fit_on = _build(train_X[idx], train_Y[idx, j : j + 1], bounds, cat_dims)
-            fitted = _fit_one(fit_on, warm, cache, label)
+        y = train_Y[:, j : j + 1]
+        last, chosen = cache.fitted_at.get(label), cache.priors.get(label)
+        if chosen is not None and last is not None and _REFIT_ALWAYS_BELOW < n < last * _REFIT_GROWTH:
+            model = _build(train_X, y, bounds, cat_dims, chosen)
+            if _loads(model, cache.states.get(f"{label} | {chosen}")):
+                model.eval()
+                models.append(model)
+                continue
+        compare = chosen is None or n < _COMPARE_ALWAYS_BELOW or n >= cache.compared_at[label] * _COMPARE_GROWTH
+        best = None
+        for prior in _PRIORS if compare else (chosen,):
+            key = f"{label} | {prior}"
+            model = _build(train_X, y, bounds, cat_dims, prior)
+            fit_on = model if subset is None else _build(train_X[subset], y[subset], bounds, cat_dims, prior)
+            warm = cache.states.get(key)
+            fitted = _fit_one(fit_on, warm if _loads(fit_on, warm, check_only=True) else None, cache, label)
             if fitted is not model:
                 model.load_state_dict(_hyperparameters(fitted), strict=False)
                 model.eval()
-            cache.fitted_at[label] = n
-        cache.states[label] = _hyperparameters(model)
+            cache.states[key] = _hyperparameters(model)
+            score = _loo_log_density(fitted) - (_PRIOR_MARGIN if prior != _PRIORS[0] else 0.0) if compare else 0.0
+            if best is None or score > best[0]:
+                best = (score, prior, model)
+        _, cache.priors[label], model = best
+        cache.fitted_at[label] = n
+        if compare:
+            cache.compared_at[label] = n
         models.append(model)
     return models[0] if len(models) == 1 else ModelListGP(*models)
+
+
+def _loads(model, state: Mapping[str, torch.Tensor] | None, check_only: bool = False) -> bool:
+    """Whether the hyperparameters ``state`` fit ``model``'s shapes; loads them unless ``check_only``."""
+    if state is None:
+        return False
+    current = model.state_dict()
+    if not all(k in current and current[k].shape == v.shape for k, v in state.items()):
+        return False
+    if not check_only:
+        model.load_state_dict(state, strict=False)
+    return True
 
 
 def noise_ratio(model) -> float:

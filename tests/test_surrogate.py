@@ -15,6 +15,7 @@ from hpo.surrogate import (
     OutputWarp,
     _build,
     _lean_fit,
+    _loo_log_density,
     _Parts,
     _yeojohnson_lambda,
     fit_model,
@@ -67,12 +68,13 @@ def _data(cats, n=40, d=5, seed=0):
 KERNELS = [[], [2, 4], [0, 1, 2, 3, 4]]  # RBF; RBF x categorical; categorical only
 
 
+@pytest.mark.parametrize("prior", ["dim-scaled", "balanced"])
 @pytest.mark.parametrize("cats", KERNELS)
-def test_lean_likelihood_equals_gpytorch(cats):
+def test_lean_likelihood_equals_gpytorch(cats, prior):
     # The reference: GPyTorch's ExactMarginalLogLikelihood (priors included) and its autograd
     # gradient in the raw hyperparameters, at hyperparameters away from the defaults.
     X, Y, bounds = _data(cats)
-    model = _build(X, Y, bounds, cats)
+    model = _build(X, Y, bounds, cats, prior)
     parts = _Parts(model)
     theta = parts.vector() * torch.linspace(0.5, 2.0, len(parts.vector()), dtype=torch.float64)
     parts.load(theta)
@@ -138,19 +140,29 @@ def test_yeojohnson_exponent_equals_scipys_clipped():
         assert _yeojohnson_lambda(z) == pytest.approx(float(np.clip(stats.yeojohnson_normmax(z), -3, 3)), abs=1e-6)
 
 
-def test_large_histories_reuse_hyperparameters_until_they_grow(monkeypatch):
+def _fitted_sizes(monkeypatch, sizes, seed, **constants):
+    """The number of observations of each marginal-likelihood fit while ``fit_model`` is called
+    on the first ``n`` of 60 points for each ``n`` in ``sizes`` (one cache), with ``constants`` of
+    hpo.surrogate patched; and the cache."""
     import hpo.surrogate as surrogate
 
-    monkeypatch.setattr(surrogate, "_REFIT_ALWAYS_BELOW", 20)
+    for name, value in constants.items():
+        monkeypatch.setattr(surrogate, name, value)
     calls = []
     real = surrogate._lean_fit
     monkeypatch.setattr(surrogate, "_lean_fit", lambda model, options: calls.append(len(model.train_targets)) or real(model, options))
-    X, Y, bounds = _data([], n=60, seed=4)
+    X, Y, bounds = _data([], n=60, seed=seed)
     cache = surrogate.SurrogateCache()
-    for n in (10, 15, 25, 26, 27, 28, 40):
+    for n in sizes:
         fit_model(X[:n], Y[:n], bounds=bounds, cache=cache)
-    # 26 < 25 * 1.05 and 28 < 27 * 1.05 reuse the last fit; 27 and 40 have grown by 5%
-    assert calls == [10, 15, 25, 27, 40]
+    return calls, cache
+
+
+def test_large_histories_reuse_hyperparameters_until_they_grow(monkeypatch):
+    calls, cache = _fitted_sizes(monkeypatch, (10, 15, 25, 26, 27, 28, 40), 4, _REFIT_ALWAYS_BELOW=20)
+    # 26 < 25 * 1.05 and 28 < 27 * 1.05 reuse the last fit; 27 and 40 have grown by 5% (one
+    # fit per lengthscale prior)
+    assert calls == [n for n in (10, 15, 25, 27, 40) for _ in range(2)]
     assert cache.fitted_at["output 0"] == 40
 
 
@@ -163,8 +175,9 @@ def test_large_histories_fit_hyperparameters_on_a_subset_and_condition_on_all(mo
     real = surrogate._lean_fit
     monkeypatch.setattr(surrogate, "_lean_fit", lambda model, options: fitted_sizes.append(len(model.train_targets)) or real(model, options))
     X, Y, bounds = _data([], n=80, seed=5)
-    model = fit_model(X, Y, bounds=bounds)
-    assert fitted_sizes == [30]  # the optimiser saw the subset only
+    cache = surrogate.SurrogateCache()
+    model = fit_model(X, Y, bounds=bounds, cache=cache)
+    assert fitted_sizes == [30, 30]  # the optimiser saw the subset only (once per prior)
     assert len(model.train_targets) == 80  # the model conditions on every observation
     # The subset is a function of n (reproducible); its hyperparameters are the ones returned.
     idx = torch.as_tensor(np.sort(np.random.default_rng(80).permutation(80)[:30]))
@@ -173,9 +186,61 @@ def test_large_histories_fit_hyperparameters_on_a_subset_and_condition_on_all(mo
     for key, value in alone.items():
         torch.testing.assert_close(model.state_dict()[key], value)
     # ...and its posterior is the exact GP's on all 80 points with those hyperparameters.
-    full = _build(X, Y, bounds, [])
+    full = _build(X, Y, bounds, [], cache.priors["output 0"])
     full.load_state_dict(alone, strict=False)
     full.eval()
     Xt = torch.rand(7, X.shape[-1], generator=torch.Generator().manual_seed(1), dtype=torch.float64) * 3
     with torch.no_grad():
         torch.testing.assert_close(model.posterior(Xt).mean, full.posterior(Xt).mean)
+
+
+def test_leave_one_out_density_equals_conditioning_without_each_point():
+    X, Y, bounds = _data([], n=25, seed=6)
+    model = fit_model(X, Y, bounds=bounds)
+    parts, theta = _Parts(model), _Parts(model).vector()
+    Xt, y = model.train_inputs[0], model.train_targets  # input-transformed, standardised
+    noise, constant = float(parts.split(theta)[-2]), float(parts.split(theta)[-1])
+    densities = []
+    for i in range(len(y)):
+        keep = torch.arange(len(y)) != i
+        K = parts.kernel(Xt[keep], Xt[keep], theta) + noise * torch.eye(len(y) - 1, dtype=torch.float64)
+        k = parts.kernel(Xt[i : i + 1], Xt[keep], theta).reshape(-1)
+        mean = constant + k @ torch.linalg.solve(K, y[keep] - constant)
+        var = 1.0 + noise - k @ torch.linalg.solve(K, k)
+        densities.append(float(torch.distributions.Normal(mean, var.sqrt()).log_prob(y[i])))
+    assert _loo_log_density(model) == pytest.approx(np.mean(densities), rel=1e-8)
+
+
+@pytest.mark.parametrize("margin", [0.1, 0.0])
+@pytest.mark.parametrize("f", ["first column only", "every column"])
+def test_the_prior_that_predicts_held_out_points_better_is_chosen(monkeypatch, f, margin):
+    import hpo.surrogate as surrogate
+
+    monkeypatch.setattr(surrogate, "_PRIOR_MARGIN", margin)
+    g = torch.Generator().manual_seed(7)
+    X = torch.rand(30, 6, generator=g, dtype=torch.float64)
+    bounds = torch.tensor([[0.0] * 6, [1.0] * 6], dtype=torch.float64)
+    # On the first column alone the dimension-scaled prior lets the five dead columns'
+    # lengthscales grow and predicts held-out points better; on a sum of sines over every column
+    # the balanced one predicts slightly better (by less than the default margin).
+    Y = torch.sin(6 * X[:, :1]) if f == "first column only" else torch.sin(3 * X).sum(-1, keepdim=True)
+    cache = surrogate.SurrogateCache()
+    model = fit_model(X, Y, bounds=bounds, cache=cache)
+    scores = {}
+    for prior in ("dim-scaled", "balanced"):
+        other = _build(X, Y, bounds, [], prior)
+        other.load_state_dict(cache.states[f"output 0 | {prior}"], strict=False)
+        other.eval()
+        scores[prior] = _loo_log_density(other)
+    expected = "balanced" if scores["balanced"] > scores["dim-scaled"] + margin else "dim-scaled"
+    assert cache.priors["output 0"] == expected
+    assert expected == ("balanced" if (f, margin) == ("every column", 0.0) else "dim-scaled")
+    assert _loo_log_density(model) == pytest.approx(scores[expected])
+
+
+def test_beyond_the_threshold_the_priors_are_compared_only_after_growth(monkeypatch):
+    calls, cache = _fitted_sizes(monkeypatch, (15, 20, 21, 22, 23, 25), 8, _COMPARE_ALWAYS_BELOW=20)
+    # below 20 both priors; from 20 on, both only after 10% growth since the last comparison
+    # (20 >= 15 * 1.1, 22 >= 20 * 1.1, 25 >= 22 * 1.1); in between only the chosen one
+    assert calls == [15, 15, 20, 20, 21, 22, 22, 23, 25, 25]
+    assert cache.compared_at["output 0"] == 25
