@@ -26,7 +26,7 @@ run: $(STAMP)
 	$(BIN)/hpo demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" --durations=15
 
 bench: $(STAMP)
 	$(BIN)/hpo bench

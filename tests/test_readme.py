@@ -45,6 +45,8 @@ def test_readme_block_runs(index, tmp_path, monkeypatch):
         assert complete >= 8 and set(states) <= {optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED}, states
 
 
+# ~75 s: slow, so `make test` stays under 15 minutes (17:18 with it and the lengthscale-prior choice)
+@pytest.mark.slow
 def test_readme_shell_blocks_run(tmp_path, monkeypatch, capsys):
     """The shell lines in order, in one directory (the worker's study is the report's): `make` targets
     as a dry run that must reach the documented command; `hpo` commands for real, on cut budgets."""

@@ -161,8 +161,8 @@ def _fitted_sizes(monkeypatch, sizes, seed, **constants):
 def test_large_histories_reuse_hyperparameters_until_they_grow(monkeypatch):
     calls, cache = _fitted_sizes(monkeypatch, (10, 15, 25, 26, 27, 28, 40), 4, _REFIT_ALWAYS_BELOW=20)
     # 26 < 25 * 1.05 and 28 < 27 * 1.05 reuse the last fit; 27 and 40 have grown by 5% (one
-    # fit per lengthscale prior)
-    assert calls == [n for n in (10, 15, 25, 27, 40) for _ in range(2)]
+    # fit per lengthscale prior from 20 observations on)
+    assert calls == [10, 15, 25, 25, 27, 27, 40, 40]
     assert cache.fitted_at["output 0"] == 40
 
 
@@ -240,7 +240,7 @@ def test_the_prior_that_predicts_held_out_points_better_is_chosen(monkeypatch, f
 
 def test_beyond_the_threshold_the_priors_are_compared_only_after_growth(monkeypatch):
     calls, cache = _fitted_sizes(monkeypatch, (15, 20, 21, 22, 23, 25), 8, _COMPARE_ALWAYS_BELOW=20)
-    # below 20 both priors; from 20 on, both only after 10% growth since the last comparison
-    # (20 >= 15 * 1.1, 22 >= 20 * 1.1, 25 >= 22 * 1.1); in between only the chosen one
-    assert calls == [15, 15, 20, 20, 21, 22, 22, 23, 25, 25]
+    # below 20 (_COMPARE_FROM) only the first prior; from 20 on both, but only after 10% growth
+    # since the last comparison (22 >= 20 * 1.1, 25 >= 22 * 1.1); in between only the chosen one
+    assert calls == [15, 20, 20, 21, 22, 22, 23, 25, 25]
     assert cache.compared_at["output 0"] == 25
