@@ -4,9 +4,10 @@ Notation: n observations, d encoded input columns (see :mod:`hpo.space`), m outp
 Every model is float64, normalises its inputs with the search space's bounds (not the data's, so
 the scale does not drift as trials arrive) and standardises each output.
 
-Each output's lengthscale prior is chosen at every optimisation of its hyperparameters: the GP is
-fitted under BoTorch's dimension-scaled prior and under Optuna's balanced one, and the one whose
-fit predicts its own held-out points better (leave-one-out, by a margin) is kept (see ``_PRIORS``).
+Each output's lengthscale prior is chosen when its hyperparameters are optimised (from 20
+observations on; see ``_PRIORS`` and :func:`fit_model` for when): the GP is fitted under BoTorch's
+dimension-scaled prior and under Optuna's balanced one, and the one whose fit predicts its own
+held-out points better (leave-one-out, by a margin) is kept.
 
 Fallback chain when fitting fails (steps 1-3 are numerical retries; reaching step 4 warns once
 per output, with every step's reason, so it is never silent):
@@ -95,7 +96,7 @@ _REFIT_GROWTH = 1.05
 # the function (lengthscales, signal and noise level), which a uniform subset of 500 estimates
 # nearly as well as all the points.
 _FIT_SUBSET = 500
-# The lengthscale priors fit_model chooses between, per output and at every optimisation, by the
+# The lengthscale priors fit_model chooses between, per output (see fit_model for when), by the
 # fitted models' leave-one-out predictive density (_loo_log_density). "dim-scaled" is BoTorch's
 # LogNormal(sqrt(2) + log(d) / 2, sqrt(3)) (Hvarfner et al., 2024): median lengthscale ~10 in 6
 # dimensions, so a column must earn its relevance, and irrelevant columns cost nothing. "balanced"

@@ -102,6 +102,9 @@ def test_lr_schedule_example_counts_steps_and_recommends_a_full_run(tmp_path):
     assert (tmp_path / "index.html").exists()
 
 
+# ~57 s: slow, so `make test` stays under 15 minutes (15:51 with it); the example's default mode
+# runs in test_lr_schedule_example_counts_steps_and_recommends_a_full_run
+@pytest.mark.slow
 def test_lr_schedule_example_measures_autolrs_against_the_tuned_cosine(tmp_path):
     example = load("06_lr_schedule")
     out = example.main(["--trials", "2", "--steps", "150", "--autolrs", "--out", str(tmp_path)])
