@@ -346,15 +346,9 @@ class _Parts:
             differ = self.differ(X, X)
         factors = self.factors(X, X, theta, differ)
         K = factors[0] if len(factors) == 1 else factors[0] * factors[1]
-        L = _cholesky(K + noise * torch.eye(n, dtype=X.dtype))
         r = (y - constant).unsqueeze(-1)
-        alpha = torch.cholesky_solve(r, L)
+        L, alpha, inverse = _factorise(K + noise * torch.eye(n, dtype=X.dtype), r)
         mll = -0.5 * float(r.T @ alpha) - float(torch.log(torch.diagonal(L)).sum()) - 0.5 * n * math.log(2 * math.pi)
-        # K^-1 from the factor by LAPACK's potri (torch.cholesky_inverse took twice the Cholesky's time)
-        inverse, info = lapack.dpotri(L.numpy(), lower=1)
-        if info:
-            raise np.linalg.LinAlgError(f"dpotri failed (info={info})")
-        inverse = torch.from_numpy(np.tril(inverse) + np.tril(inverse, -1).T)
         W = alpha @ alpha.T - inverse
         M = W * K
         grads, i = [], 0
@@ -377,6 +371,16 @@ class _Parts:
                 mll += logp
                 g += dlogp
         return -mll / n, -torch.cat(grads) / n
+
+
+def _factorise(Ky: torch.Tensor, r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(L, Ky^-1 r, Ky^-1)`` for ``n x n`` ``Ky`` and ``n x 1`` ``r``; the inverse from the factor
+    by LAPACK's potri (torch.cholesky_inverse took twice the Cholesky's time)."""
+    L = _cholesky(Ky)
+    inverse, info = lapack.dpotri(L.numpy(), lower=1)
+    if info:
+        raise np.linalg.LinAlgError(f"dpotri failed (info={info})")
+    return L, torch.cholesky_solve(r, L), torch.from_numpy(np.tril(inverse) + np.tril(inverse, -1).T)
 
 
 def _log_prior(prior, x: torch.Tensor) -> tuple[float, torch.Tensor]:
@@ -406,17 +410,11 @@ def _loo_log_density(model) -> float:
     theta = parts.vector()
     X = model.train_inputs[0].detach()
     y = model.train_targets.detach()
-    values = parts.split(theta)
-    n = len(y)
-    K = parts.kernel(X, X, theta) + values[-2] * torch.eye(n, dtype=X.dtype)
-    L = _cholesky(K)
-    inverse, info = lapack.dpotri(L.numpy(), lower=1)
-    if info:
-        raise np.linalg.LinAlgError(f"dpotri failed (info={info})")
-    diag = np.diag(inverse)
-    alpha = torch.cholesky_solve((y - values[-1]).unsqueeze(-1), L).squeeze(-1).numpy()
-    var = 1.0 / diag
-    residual = alpha / diag
+    noise, constant = parts.split(theta)[-2:]
+    Ky = parts.kernel(X, X, theta) + noise * torch.eye(len(y), dtype=X.dtype)
+    _, alpha, inverse = _factorise(Ky, (y - constant).unsqueeze(-1))
+    diag, alpha = torch.diagonal(inverse).numpy(), alpha.squeeze(-1).numpy()
+    var, residual = 1.0 / diag, alpha / diag
     return float(np.mean(-0.5 * np.log(2 * math.pi * var) - 0.5 * residual**2 / var))
 
 
@@ -570,7 +568,7 @@ def _fit_one(model, warm: Mapping[str, torch.Tensor] | None, cache: SurrogateCac
     """Walk the fallback chain for one model; returns the fitted model (in eval mode)."""
     defaults = _hyperparameters(model)
     starts = []
-    if warm is not None and all(k in defaults and defaults[k].shape == v.shape for k, v in warm.items()):
+    if _compatible(defaults, warm):
         starts.append(("previous fit", warm, _WARM_OPTIONS))
     starts.append(("defaults", defaults, _COLD_OPTIONS))
     starts.append(("defaults, noise >= 1e-6", defaults, _COLD_OPTIONS))
@@ -651,46 +649,47 @@ def fit_model(
         y = train_Y[:, j : j + 1]
         last, chosen = cache.fitted_at.get(label), cache.priors.get(label)
         if chosen is not None and last is not None and _REFIT_ALWAYS_BELOW < n < last * _REFIT_GROWTH:
-            model = _build(train_X, y, bounds, cat_dims, chosen)
-            if _loads(model, cache.states.get(f"{label} | {chosen}")):
+            model, state = _build(train_X, y, bounds, cat_dims, chosen), cache.states.get(f"{label} | {chosen}")
+            if _compatible(model.state_dict(), state):
+                model.load_state_dict(state, strict=False)
                 model.eval()
                 models.append(model)
                 continue
         compare = n >= _COMPARE_FROM and (
             chosen is None or n < _COMPARE_ALWAYS_BELOW or n >= cache.compared_at.get(label, 0) * _COMPARE_GROWTH
         )
-        best = None
-        for prior in _PRIORS if compare else (chosen or _PRIORS[0],):
-            key = f"{label} | {prior}"
-            model = _build(train_X, y, bounds, cat_dims, prior)
-            fit_on = model if subset is None else _build(train_X[subset], y[subset], bounds, cat_dims, prior)
-            warm = cache.states.get(key)
-            fitted = _fit_one(fit_on, warm if _loads(fit_on, warm, check_only=True) else None, cache, label)
-            if fitted is not model:
-                model.load_state_dict(_hyperparameters(fitted), strict=False)
-                model.eval()
-            cache.states[key] = _hyperparameters(model)
-            score = _loo_log_density(fitted) - (_PRIOR_MARGIN if prior != _PRIORS[0] else 0.0) if compare else 0.0
-            if best is None or score > best[0]:
-                best = (score, prior, model)
-        _, cache.priors[label], model = best
-        cache.fitted_at[label] = n
-        if compare:
+        candidates = _PRIORS if compare else (chosen or _PRIORS[0],)
+        fits = {prior: _fit_prior(train_X, y, bounds, cat_dims, prior, subset, cache, label) for prior in candidates}
+        if compare:  # the fitted model (on the subset, if any) predicts its own held-out points
+            chosen = max(
+                candidates, key=lambda p: _loo_log_density(fits[p][1]) - (0.0 if p == _PRIORS[0] else _PRIOR_MARGIN)
+            )
             cache.compared_at[label] = n
-        models.append(model)
+        else:
+            chosen = candidates[0]
+        cache.priors[label], cache.fitted_at[label] = chosen, n
+        models.append(fits[chosen][0])
     return models[0] if len(models) == 1 else ModelListGP(*models)
 
 
-def _loads(model, state: Mapping[str, torch.Tensor] | None, check_only: bool = False) -> bool:
-    """Whether the hyperparameters ``state`` fit ``model``'s shapes; loads them unless ``check_only``."""
-    if state is None:
-        return False
-    current = model.state_dict()
-    if not all(k in current and current[k].shape == v.shape for k, v in state.items()):
-        return False
-    if not check_only:
-        model.load_state_dict(state, strict=False)
-    return True
+def _fit_prior(train_X, y, bounds, cat_dims, prior: str, subset, cache: SurrogateCache, label: str):
+    """Optimise one output's hyperparameters under one lengthscale prior (warm-started from, and
+    saved to, its cache entry), on ``subset``'s rows if given; returns the model on all rows and
+    the model fitted (the same one without a subset)."""
+    key = f"{label} | {prior}"
+    model = _build(train_X, y, bounds, cat_dims, prior)
+    fit_on = model if subset is None else _build(train_X[subset], y[subset], bounds, cat_dims, prior)
+    fitted = _fit_one(fit_on, cache.states.get(key), cache, label)
+    if fitted is not model:
+        model.load_state_dict(_hyperparameters(fitted), strict=False)
+        model.eval()
+    cache.states[key] = _hyperparameters(model)
+    return model, fitted
+
+
+def _compatible(current: Mapping[str, torch.Tensor], state: Mapping[str, torch.Tensor] | None) -> bool:
+    """Whether the hyperparameters ``state`` have the keys and shapes of ``current``'s."""
+    return state is not None and all(k in current and current[k].shape == v.shape for k, v in state.items())
 
 
 def noise_ratio(model) -> float:
