@@ -3,6 +3,7 @@
 import warnings
 
 import numpy as np
+import torch
 import pytest
 
 import hpo
@@ -174,3 +175,24 @@ def test_no_suggestion_at_a_pending_point(acquisition):
     second = suggest(problem.space, X, Y, X_pending=first[None, :], settings=settings, seed=1).x
     width = problem.space.bounds[1] - problem.space.bounds[0]
     assert np.linalg.norm((second - first) / width) >= MIN_DISTANCE
+
+
+class _TwoPeaks(torch.nn.Module):
+    """An acquisition on [0, 1] with a higher peak at 0.3 and a lower one at 0.8."""
+
+    def forward(self, X):
+        x = X[..., 0, 0]
+        return torch.exp(-(((x - 0.3) / 0.1) ** 2)) + 0.5 * torch.exp(-(((x - 0.8) / 0.1) ** 2))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("avoid, expected", [(None, 0.3), ([[0.3]], 0.8), ([[0.3], [0.8]], 0.3)])
+def test_a_noise_free_step_takes_the_best_optimum_that_repeats_no_observation(avoid, expected, seed):
+    """With observations to avoid, the best restart farther than _DUPLICATE from all of them wins
+    (0.8 when 0.3 is observed); when every optimum repeats one, the best (0.3)."""
+    avoid = None if avoid is None else torch.tensor(avoid, dtype=torch.float64)
+    settings = engine.Settings(num_restarts=8, raw_samples=256)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)  # the random starts, as in a step (engine._model_step)
+        x = engine._optimize(_TwoPeaks(), LINE, settings, avoid=avoid, seed=seed)
+    assert abs(float(x[0, 0]) - expected) < 1e-3
