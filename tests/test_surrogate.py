@@ -3,6 +3,8 @@ the lean GP path (likelihood, fit and posterior equal to GPyTorch's)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -143,10 +145,11 @@ def test_yeojohnson_exponent_equals_scipys_clipped():
 def _fitted_sizes(monkeypatch, sizes, seed, **constants):
     """The number of observations of each marginal-likelihood fit while ``fit_model`` is called
     on the first ``n`` of 60 points for each ``n`` in ``sizes`` (one cache), with ``constants`` of
-    hpo.surrogate patched; and the cache."""
+    hpo.surrogate patched (restarts from the defaults off unless ``_RESTART_GROWTH`` is given);
+    and the cache."""
     import hpo.surrogate as surrogate
 
-    for name, value in constants.items():
+    for name, value in {"_RESTART_GROWTH": math.inf, **constants}.items():
         monkeypatch.setattr(surrogate, name, value)
     calls = []
     real = surrogate._lean_fit
@@ -244,3 +247,34 @@ def test_beyond_the_threshold_the_priors_are_compared_only_after_growth(monkeypa
     # since the last comparison (22 >= 20 * 1.1, 25 >= 22 * 1.1); in between only the chosen one
     assert calls == [15, 20, 20, 21, 22, 22, 23, 25, 25]
     assert cache.compared_at["output 0"] == 25
+
+
+def test_warm_fits_restart_from_the_defaults_after_each_tenth_of_growth(monkeypatch):
+    # One prior (no comparison): 10 has no warm state (one fit); 15 >= 10 * 1.1 restarts (two
+    # fits: warm, defaults); 16 < 15 * 1.1 does not; 17 and 25 do.
+    calls, cache = _fitted_sizes(monkeypatch, (10, 15, 16, 17, 25), 3, _RESTART_GROWTH=1.1, _COMPARE_FROM=1000)
+    assert calls == [10, 15, 15, 16, 17, 17, 25, 25]
+    assert cache.restarted_at["output 0 | dim-scaled"] == 25
+
+
+def test_a_restart_keeps_the_higher_posterior_of_the_warm_and_the_default_start():
+    """Thirty points of sin(40 x): from a warm state in the 'mostly noise' basin (lengthscale 5,
+    noise 0.9) the warm fit stays there (noise ~0.5); from the defaults the fit finds the signal
+    (noise at its floor). A restart runs both and keeps the higher posterior."""
+    import hpo.surrogate as surrogate
+
+    X = torch.rand(30, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    Y, bounds = torch.sin(40 * X), torch.tensor([[0.0], [1.0]], dtype=torch.float64)
+    trapped = _build(X, Y, bounds, [])
+    trapped.covar_module.lengthscale, trapped.likelihood.noise = 5.0, 0.9
+    warm = surrogate._hyperparameters(trapped)
+    fits = {}
+    for name, state, restart in (("warm", warm, False), ("defaults", None, False), ("restart", warm, True)):
+        model = surrogate._fit_one(_build(X, Y, bounds, []), state, surrogate.SurrogateCache(), "y", restart=restart)
+        parts = _Parts(model)
+        with torch.no_grad():
+            loss, _ = parts.neg_mll(parts.vector(), model.transform_inputs(model.train_inputs[0]), model.train_targets)
+        fits[name] = (float(loss), float(model.likelihood.noise))
+    assert fits["warm"][1] > 0.1 and fits["defaults"][1] < 1e-4  # two different optima
+    assert fits["defaults"][0] < fits["warm"][0] - 1.0  # nats per point
+    assert fits["restart"] == pytest.approx(fits["defaults"], abs=1e-9)
