@@ -75,6 +75,7 @@ def test_rag_example_writes_a_feasible_front(tmp_path):
     assert "quality" in html and (tmp_path / "report" / "pareto.csv").exists()
 
 
+@pytest.mark.slow  # ~50 s: make test took 16:41 once the fits restarted (tests/test_preference.py covers the objective)
 def test_preference_example_respects_the_kl_budget(tmp_path):
     example = load("05_preference")
     out = example.main(["--trials", "3", "--small", "--out", str(tmp_path)])
