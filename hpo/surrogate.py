@@ -672,8 +672,8 @@ def fit_model(
         subset = torch.as_tensor(np.sort(np.random.default_rng(n).permutation(n)[:_FIT_SUBSET]))
     for j, label in enumerate(labels):
         y = train_Y[:, j : j + 1]
-        last, chosen = cache.fitted_at.get(label), cache.priors.get(label)
-        if chosen is not None and last is not None and _REFIT_ALWAYS_BELOW < n < last * _REFIT_GROWTH:
+        chosen = cache.priors.get(label)
+        if chosen is not None and _REFIT_ALWAYS_BELOW < n and not _due(cache.fitted_at, label, n, _REFIT_GROWTH):
             model, state = _build(train_X, y, bounds, cat_dims, chosen), cache.states.get(f"{label} | {chosen}")
             if _compatible(model.state_dict(), state):
                 model.load_state_dict(state, strict=False)
@@ -681,7 +681,7 @@ def fit_model(
                 models.append(model)
                 continue
         compare = n >= _COMPARE_FROM and (
-            chosen is None or n < _COMPARE_ALWAYS_BELOW or n >= cache.compared_at.get(label, 0) * _COMPARE_GROWTH
+            chosen is None or n < _COMPARE_ALWAYS_BELOW or _due(cache.compared_at, label, n, _COMPARE_GROWTH)
         )
         candidates = _PRIORS if compare else (chosen or _PRIORS[0],)
         fits = {prior: _fit_prior(train_X, y, bounds, cat_dims, prior, subset, cache, label) for prior in candidates}
@@ -704,7 +704,7 @@ def _fit_prior(train_X, y, bounds, cat_dims, prior: str, subset, cache: Surrogat
     key, n = f"{label} | {prior}", len(train_X)
     model = _build(train_X, y, bounds, cat_dims, prior)
     fit_on = model if subset is None else _build(train_X[subset], y[subset], bounds, cat_dims, prior)
-    restart = n >= cache.restarted_at.get(key, 0) * _RESTART_GROWTH
+    restart = _due(cache.restarted_at, key, n, _RESTART_GROWTH)
     if restart:
         cache.restarted_at[key] = n
     fitted = _fit_one(fit_on, cache.states.get(key), cache, label, restart=restart)
@@ -713,6 +713,13 @@ def _fit_prior(train_X, y, bounds, cat_dims, prior: str, subset, cache: Surrogat
         model.eval()
     cache.states[key] = _hyperparameters(model)
     return model, fitted
+
+
+def _due(marks: Mapping[str, int], key: str, n: int, growth: float) -> bool:
+    """Whether a scheduled step (refit, prior comparison, restart) is due at ``n`` observations:
+    never done for ``key`` (no entry in ``marks``), or the data have grown by ``growth`` since."""
+    last = marks.get(key)
+    return last is None or n >= last * growth
 
 
 def _compatible(current: Mapping[str, torch.Tensor], state: Mapping[str, torch.Tensor] | None) -> bool:
