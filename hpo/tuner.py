@@ -40,6 +40,7 @@ __all__ = ["Tuner", "Trial"]
 _SPACE_KEY = "hpo:space"
 _SEED_KEY = "hpo:seed"
 _REASON_KEY = "hpo:fail_reason"
+_STEPS_KEY = "hpo:steps"
 _FIDELITY_KEY = "hpo:fidelity"
 _STATES = {"complete": TrialState.COMPLETE, "fail": TrialState.FAIL, "pruned": TrialState.PRUNED}
 _OPEN_ATTEMPTS = 5
@@ -60,8 +61,9 @@ class Trial:
         values: Objective values (one per direction) once complete, else None.
         constraints: Constraint values (feasible where <= 0), or None.
         reason: Why the trial failed (or was stopped early), for failed and pruned trials.
-        steps: The training steps it spent: its last :meth:`Tuner.report` step, else its
-            fidelity parameter's value in a multi-fidelity study, else None.
+        steps: The training steps it spent: as told (``tell(..., steps=)``), else its last
+            :meth:`Tuner.report` step, else its fidelity parameter's value in a multi-fidelity
+            study, else None.
     """
 
     number: int
@@ -447,6 +449,7 @@ class Tuner:
         constraints: Sequence[float] | None = None,
         state: str = "complete",
         reason: str | None = None,
+        steps: int | None = None,
     ) -> Trial:
         """Report a trial's result.
 
@@ -459,6 +462,9 @@ class Tuner:
             state: "complete" (default), "fail", or "pruned" (stopped early, e.g. on
                 :meth:`should_stop`'s advice; its last reported value is kept as Optuna does).
             reason: Why the trial failed or was stopped (stored with it); defaults to a description.
+            steps: The training steps the trial spent, if known (e.g. a run that diverged
+                before its last report, or one that reported nothing); stored as its
+                :attr:`Trial.steps`.
 
         Returns:
             The trial as stored.
@@ -473,6 +479,8 @@ class Tuner:
             raise HPOValueError(f"`state` must be one of {list(_STATES)}, but got {state!r}.")
         if reason is not None and not isinstance(reason, str):
             raise HPOTypeError(f"`reason` must be a string or None, but got {reason!r}.")
+        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0):
+            raise HPOValueError(f"`steps` must be an integer >= 0 or None, but got steps={steps!r}.")
         cons = None
         if constraints is not None:
             cons = _check_numbers("constraints", constraints, None)
@@ -492,6 +500,8 @@ class Tuner:
         elif values is not None:
             vals = _check_numbers("values", values, len(self._study.directions))
         storage, trial_id = self._study._storage, frozen._trial_id
+        if steps is not None:
+            storage.set_trial_system_attr(trial_id, _STEPS_KEY, int(steps))
         if cons is not None:
             live = optuna.Trial(self._study, trial_id)
             for i, c in enumerate(cons):
@@ -542,6 +552,8 @@ class Tuner:
         )
 
     def _steps(self, t: FrozenTrial) -> int | None:
+        if _STEPS_KEY in t.system_attrs:
+            return int(t.system_attrs[_STEPS_KEY])
         if t.intermediate_values:
             return int(max(t.intermediate_values))
         if self._fidelity is not None and self._fidelity in t.params:

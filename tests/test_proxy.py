@@ -101,6 +101,14 @@ def test_tuner_reports_steps_and_stops_a_hopeless_trial_with_its_reason():
         tuner.report(bad, 1.0, 21)
     with pytest.raises(hpo.HPOValueError, match="step"):
         tuner.report(tuner.ask(), 1.0, -1)
+    # Steps told override the reports: a run that diverged after its last report (or reported
+    # nothing) spent what it says. A bad count is refused and nothing is stored.
+    diverged = tuner.ask()
+    tuner.report(diverged, 1.0, 10)
+    with pytest.raises(hpo.HPOValueError, match="steps"):
+        tuner.tell(diverged, state="fail", steps=-1)
+    assert tuner.tell(diverged, state="fail", reason="loss is nan", steps=13).steps == 13
+    assert tuner.total_steps == 133
 
 
 def test_optimize_records_a_diverged_run_as_failed_with_its_reason_and_goes_on():
