@@ -7,8 +7,9 @@ or constant with a cooldown; peak rate, warmup and final fractions, AdamW or SGD
 - **Proxy tuning** (default): the run's length is a fidelity, ``steps`` in ``T/10 .. T``; a shorter
   run is the same schedule compressed into ``steps``. hpo models (schedule, length) jointly and
   picks both by cost-aware multi-fidelity knowledge gradient. Full-length trials report their
-  training loss, and one whose forecast at ``T`` is hopeless stops early (checked from a third of
-  the run on). The recommended schedule is then trained for the full ``T`` steps.
+  validation loss every 10 steps, and one whose forecast at ``T`` is hopeless stops early (checked
+  from a third of the run on). The last 3 trials run the recommendation of the moment in full; the
+  answer is the final recommendation's full run (trained after the trials if it had none).
 - ``--compare`` also tunes with full runs only, the same number of trials, and prints the final
   validation losses and the training steps each spent.
 - ``--autolrs`` also tunes a cosine schedule (AdamW) with full runs and then runs the per-stage
@@ -37,11 +38,11 @@ def tune_with_full_runs(task: LRScheduleTask, trials: int, seed: int, fixed: dic
     for _ in range(trials):
         trial = tuner.ask()
         params = {**fixed, **trial.params}
-        result = task.train(params, report=functools.partial(tuner.report, trial))
+        result = task.train(params)
         if result.diverged_reason:
-            told = tuner.tell(trial, state="fail", reason=result.diverged_reason)
+            told = tuner.tell(trial, state="fail", reason=result.diverged_reason, steps=result.steps)
         else:
-            told = tuner.tell(trial, result.val_loss)
+            told = tuner.tell(trial, result.val_loss, steps=result.steps)
         value = f"{told.value:.4f}" if told.value is not None else "-"
         print(f"  full trial {trial.number:>2}: {describe(params)} -> {value}", flush=True)
     best = tuner.best_trial

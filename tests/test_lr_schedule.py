@@ -18,6 +18,7 @@ from objectives.lr_schedule import (
     LRScheduleTask,
     autolrs,
     schedule_lr,
+    tune_with_proxies,
 )
 
 
@@ -110,6 +111,43 @@ def test_training_is_deterministic_learns_and_touches_no_global_state(task):
     # A short run is the first tenth of the full one: the schedule's horizon stays T.
     short = task.train(config, steps=10)
     assert short.train_losses == full.train_losses[:10]
+
+
+def test_validation_reports_are_the_objective_and_leave_the_run_alone(task):
+    plain = task.train(DEFAULT, steps=25)
+    reported = []
+    checked = task.train(DEFAULT, steps=25, val_every=10, report=lambda loss, step: reported.append((step, loss)))
+    # Validation reads no batch: the same run, with its validation loss after 10, 20 and 25 steps.
+    assert checked.train_losses == plain.train_losses and checked.val_loss == plain.val_loss
+    assert [s for s, _ in reported] == [10, 20, 25] and reported[-1][1] == checked.val_loss
+    run = task.start("adamw")  # by hand: the validation loss after the first 10 steps
+    shape = {k: DEFAULT[k] for k in ("peak_lr", "warmup_frac", "final_frac")}
+    run.advance(lambda t: schedule_lr("cosine", t, task.steps, **shape), 10)
+    assert reported[0][1] == run.val_loss()
+    with pytest.raises(hpo.HPOValueError, match="val_every >= 1"):
+        task.train(DEFAULT, steps=5, val_every=0)
+
+
+def test_proxy_tuning_checks_its_recommendation_in_full_within_the_budget(task):
+    T = task.steps
+    out = tune_with_proxies(task, trials=5, seed=0, validate=2)
+    trials = out["tuner"].trials
+    assert len(trials) == 5
+    # The last two trials ran the recommendation of their time in full (or it had a full run):
+    # the final one has a complete full-length run, whose value is the answer, with no retraining.
+    full = [t for t in trials if t.state == "complete" and t.params["steps"] == T]
+    assert trials[3].params["steps"] == T and full
+    match = [
+        t for t in full
+        if all(t.params[k] == (pytest.approx(v, rel=1e-9) if isinstance(v, float) else v) for k, v in out["recommended"].items())
+    ]
+    if out["retrained"]:
+        assert not match and out["val_loss"] == task(out["recommended"])
+        assert out["steps"] == out["tuner"].total_steps + T
+    else:
+        assert out["val_loss"] == match[0].value and out["steps"] == out["tuner"].total_steps
+    with pytest.raises(hpo.HPOValueError, match="validate <= trials"):
+        tune_with_proxies(task, trials=2, validate=3)
 
 
 def test_a_compressed_run_is_the_schedule_over_its_own_length(task):
