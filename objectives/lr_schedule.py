@@ -758,7 +758,7 @@ def tune_with_proxies(
     tenth, the forecast erred by ~25% on this task); a stopped trial is an observation at the step
     it reached. ``log`` receives one line per trial.
 
-    The last ``validate`` trials each run the current recommendation (:meth:`hpo.Tuner.recommend`,
+    The last ``validate`` trials (all, if there are fewer) each run the current recommendation (:meth:`hpo.Tuner.recommend`,
     the best posterior mean at full length) in full, unless a full run of it is already complete:
     a model fitted mostly to short runs extrapolates to the full length, and a full run of its
     choice either confirms it or moves the recommendation. These runs are not stopped early (a
@@ -771,8 +771,8 @@ def tune_with_proxies(
         run's validation loss), ``steps`` (training steps spent, that full run included) and
         ``retrained`` (whether the recommendation was trained after the trials).
     """
-    if isinstance(validate, bool) or not isinstance(validate, numbers.Integral) or not 0 <= validate <= trials:
-        raise hpo.HPOValueError(f"`0 <= validate <= trials` must hold for an integer, but got validate={validate!r}.")
+    if isinstance(validate, bool) or not isinstance(validate, numbers.Integral) or validate < 0:
+        raise hpo.HPOValueError(f"`validate >= 0` must be an integer, but got validate={validate!r}.")
     T = task.steps
     space = hpo.SearchSpace({**SPACE, "steps": hpo.Int(T // 10, T, step=T // 10)})
     tuner = hpo.Tuner(space, fidelity="steps", seed=seed, storage=storage, study_name=study_name)
