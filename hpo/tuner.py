@@ -567,10 +567,13 @@ class Tuner:
 
     # Short training proxies
     def report(self, trial: Trial | int, value: float, step: int) -> None:
-        """Record an intermediate value (e.g. the training loss) of a running trial at ``step``.
+        """Record an intermediate value of a running trial at ``step``: the objective as measured
+        so far (e.g. the validation loss after ``step`` steps), as in Optuna's ``trial.report``.
 
-        The reports feed :meth:`should_stop`'s forecast, set :attr:`Trial.steps`, and, in a
-        multi-fidelity study, a trial stopped early is an observation at its last step.
+        The reports feed :meth:`should_stop`'s forecast (compared with the best *objective*),
+        set :attr:`Trial.steps`, and, in a multi-fidelity study, a trial stopped early is an
+        observation at its last step; so a quantity on another scale (a training loss, when the
+        objective is a validation loss) misleads both.
         """
         number = self._number(trial)
         frozen = self._frozen(number)
