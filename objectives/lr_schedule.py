@@ -119,9 +119,13 @@ def _check_fraction(name: str, value: Any, high: float, *, closed: bool) -> floa
     return float(value)
 
 
-def _check_val_every(val_every: Any) -> None:
-    if val_every is not None and (isinstance(val_every, bool) or not isinstance(val_every, numbers.Integral) or val_every < 1):
-        raise hpo.HPOValueError(f"`val_every >= 1` must be an integer or None, but got val_every={val_every!r}.")
+def _check_count(name: str, value: Any, low: int, *, optional: bool = False) -> None:
+    """Raise unless ``value`` is an integer ``>= low`` (or None, if ``optional``)."""
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        alternative = " or None" if optional else ""
+        raise hpo.HPOValueError(f"`{name} >= {low}` must be an integer{alternative}, but got {name}={value!r}.")
 
 
 def schedule_lr(kind: str, t: float, total: int, *, peak_lr: float, warmup_frac: float, final_frac: float) -> float:
@@ -147,8 +151,7 @@ def schedule_lr(kind: str, t: float, total: int, *, peak_lr: float, warmup_frac:
     """
     if kind not in KINDS:
         raise hpo.HPOValueError(f"`kind` must be one of {list(KINDS)}, but got {kind!r}.")
-    if isinstance(total, bool) or not isinstance(total, numbers.Integral) or total < 1:
-        raise hpo.HPOValueError(f"`total >= 1` must be an integer, but got total={total!r}.")
+    _check_count("total", total, 1)
     if isinstance(t, bool) or not isinstance(t, numbers.Real) or not 0 <= t <= total:
         raise hpo.HPOValueError(f"`0 <= t <= total` must hold, but got t={t!r}, total={total}.")
     if isinstance(peak_lr, bool) or not isinstance(peak_lr, numbers.Real) or not 0 < peak_lr < math.inf:
@@ -217,9 +220,7 @@ class LMConfig:
 
     def __post_init__(self) -> None:
         for name in ("layers", "heads", "width", "context"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise hpo.HPOValueError(f"`{name} >= 1` must be an integer, but got {name}={value!r}.")
+            _check_count(name, getattr(self, name), 1)
         if self.width % self.heads:
             raise hpo.HPOValueError(
                 f"`width` must be divisible by `heads`, but got width={self.width}, heads={self.heads}."
@@ -305,8 +306,7 @@ class Run:
                 order of :meth:`hpo.Tuner.report` and Optuna's ``trial.report``, so
                 ``functools.partial(tuner.report, trial)`` forwards the curve).
         """
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
-            raise hpo.HPOValueError(f"`n >= 0` must be an integer, but got n={n!r}.")
+        _check_count("n", n, 0)
         if self.diverged_reason is not None:
             raise hpo.HPOValueError(
                 f"the run diverged at step {self.step} ({self.diverged_reason}); restore a checkpoint first."
@@ -428,8 +428,7 @@ class LRScheduleTask:
         from transformers import GPT2Config, GPT2LMHeadModel
 
         for name, value in (("steps", steps), ("batch_size", batch_size), ("n_eval", n_eval)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise hpo.HPOValueError(f"`{name} >= 1` must be an integer, but got {name}={value!r}.")
+            _check_count(name, value, 1)
         if not isinstance(model, LMConfig):
             raise hpo.HPOTypeError(f"`model` must be an LMConfig, but got {model!r}.")
         self.seed = int(seed)
@@ -515,7 +514,7 @@ class LRScheduleTask:
             raise hpo.HPOValueError(f"`1 <= steps <= horizon` ({total}) must hold, but got steps={steps!r}.")
         kind, total = p["schedule"], int(total)
         shape = {"peak_lr": p["peak_lr"], "warmup_frac": p["warmup_frac"], "final_frac": p["final_frac"]}
-        _check_val_every(val_every)
+        _check_count("val_every", val_every, 1, optional=True)
         start = time.perf_counter()
         run = self.start(p["optimizer"])
 
@@ -659,11 +658,10 @@ def autolrs(
             stages' ends only.
     """
     for name, value, low in (("stages", stages, 1), ("tau", tau, 50), ("n_candidates", n_candidates, 1)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-            raise hpo.HPOValueError(f"`{name} >= {low}` must be an integer, but got {name}={value!r}.")
+        _check_count(name, value, low)
     if not 0 < lr_low < lr_high < math.inf:
         raise hpo.HPOValueError(f"`0 < lr_low < lr_high` must hold, but got ({lr_low=}, {lr_high=}).")
-    _check_val_every(val_every)
+    _check_count("val_every", val_every, 1, optional=True)
     if target is not None and not (isinstance(target, numbers.Real) and math.isfinite(target)):
         raise hpo.HPOValueError(f"`target` must be a finite validation loss or None, but got target={target!r}.")
     probe_steps = tau // 10
@@ -771,8 +769,7 @@ def tune_with_proxies(
         run's validation loss), ``steps`` (training steps spent, that full run included) and
         ``retrained`` (whether the recommendation was trained after the trials).
     """
-    if isinstance(validate, bool) or not isinstance(validate, numbers.Integral) or validate < 0:
-        raise hpo.HPOValueError(f"`validate >= 0` must be an integer, but got validate={validate!r}.")
+    _check_count("validate", validate, 0)
     T = task.steps
     space = hpo.SearchSpace({**SPACE, "steps": hpo.Int(T // 10, T, step=T // 10)})
     tuner = hpo.Tuner(space, fidelity="steps", seed=seed, storage=storage, study_name=study_name)
