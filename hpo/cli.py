@@ -440,8 +440,8 @@ def _parser() -> argparse.ArgumentParser:
         help="comma-separated problem names (default branin,hartmann6,mixed; hartmann6 with --growth): the keys of "
         "objectives.synthetic.PROBLEMS (branin, hartmann6, mixed, ackley5, ackley10, rosenbrock4, styblinski_tang8, "
         "shekel10, michalewicz5, int_rosenbrock4, categorical5, hartmann6_n02, hartmann6_n10, hparams4; constrained "
-        "gramacy, gardner1, gardner2, vessel, spring, infeasible), gp<k>; multi-objective branin_currin, zdt1, "
-        "dtlz2_2, dtlz2_3; rag (the RAG pipeline of objectives.rag: quality, cost, latency, unsafe share <= 0.25)",
+        "gramacy, gardner1, gardner2, vessel, spring, infeasible), gp<k>; multi-objective branin_currin, zdt1, zdt2, zdt3, "
+        "dtlz2_2, dtlz2_3, vehicle_safety; rag (the RAG pipeline of objectives.rag: quality, cost, latency, unsafe share <= 0.25)",
     )
     b.add_argument(
         "--suite", choices=["broad"], default=None,

@@ -51,6 +51,9 @@ __all__ = [
     "ParetoProblem",
     "branin_currin",
     "zdt1",
+    "zdt2",
+    "zdt3",
+    "vehicle_safety",
     "dtlz2",
     "PARETO",
     "get_pareto_problem",
@@ -654,6 +657,68 @@ def zdt1(d: int = 6) -> ParetoProblem:
     return ParetoProblem("zdt1", space, fn, (11.0, 11.0), 121.0 - 1.0 / 3.0)
 
 
+def zdt2(d: int = 6) -> ParetoProblem:
+    """ZDT2 (Zitzler, Deb, Thiele 2000) in d dimensions: f1 = x0, f2 = g (1 - (x0 / g)^2).
+
+    The front is g = 1 (x1.. = 0): f2 = 1 - f1^2 on [0, 1], concave. Above (11, 11) it dominates
+    121 - integral_0^1 (1 - f^2) df = 121 - 2/3.
+    """
+    space = hpo.SearchSpace({f"x{i}": hpo.Float(0.0, 1.0) for i in range(d)})
+
+    def fn(p: Mapping[str, Any]) -> tuple[float, float]:
+        x = [p[f"x{i}"] for i in range(d)]
+        g = 1.0 + 9.0 * sum(x[1:]) / (d - 1)
+        return x[0], g * (1.0 - (x[0] / g) ** 2)
+
+    return ParetoProblem("zdt2", space, fn, (11.0, 11.0), 121.0 - 2.0 / 3.0)
+
+
+def zdt3(d: int = 6) -> ParetoProblem:
+    """ZDT3 (Zitzler, Deb, Thiele 2000) in d dimensions: f1 = x0,
+    f2 = g (1 - sqrt(x0 / g) - (x0 / g) sin(10 pi x0)).
+
+    The front is the non-dominated part of g = 1 (x1.. = 0): five disconnected pieces. Reference
+    point (11, 11) and the front's hypervolume 128.77811613069076 are BoTorch's
+    (``botorch.test_functions.multi_objective.ZDT3``).
+    """
+    space = hpo.SearchSpace({f"x{i}": hpo.Float(0.0, 1.0) for i in range(d)})
+
+    def fn(p: Mapping[str, Any]) -> tuple[float, float]:
+        x = [p[f"x{i}"] for i in range(d)]
+        g = 1.0 + 9.0 * sum(x[1:]) / (d - 1)
+        r = x[0] / g
+        return x[0], g * (1.0 - math.sqrt(r) - r * math.sin(10.0 * math.pi * x[0]))
+
+    return ParetoProblem("zdt3", space, fn, (11.0, 11.0), 128.77811613069076)
+
+
+def _vehicle_safety(p: Mapping[str, Any]) -> tuple[float, float, float]:
+    x1, x2, x3, x4, x5 = (p[f"x{i}"] for i in range(1, 6))
+    mass = 1640.2823 + 2.3573285 * x1 + 2.3220035 * x2 + 4.5688768 * x3 + 7.7213633 * x4 + 4.4559504 * x5
+    acceleration = (
+        6.5856 + 1.15 * x1 - 1.0427 * x2 + 0.9738 * x3 + 0.8364 * x4 - 0.3695 * x1 * x4 + 0.0861 * x1 * x5
+        + 0.3628 * x2 * x4 - 0.1106 * x1**2 - 0.3437 * x3**2 + 0.1764 * x4**2
+    )
+    intrusion = (
+        -0.0551 + 0.0181 * x1 + 0.1024 * x2 + 0.0421 * x3 - 0.0073 * x1 * x2 + 0.024 * x2 * x3
+        - 0.0118 * x2 * x4 - 0.0204 * x3 * x4 - 0.008 * x3 * x5 - 0.0241 * x2**2 + 0.0109 * x4**2
+    )
+    return mass, acceleration, intrusion
+
+
+def vehicle_safety() -> ParetoProblem:
+    """Vehicle crash safety (Liao et al. 2008): mass, collision acceleration and toe-board
+    intrusion of a car's frontal structure, from five member thicknesses in [1, 3].
+
+    Three objectives with a front of no closed form; reference point and the front's hypervolume
+    246.81607081187002 are BoTorch's (``botorch.test_functions.multi_objective.VehicleSafety``).
+    """
+    space = hpo.SearchSpace({f"x{i}": hpo.Float(1.0, 3.0) for i in range(1, 6)})
+    return ParetoProblem(
+        "vehicle_safety", space, _vehicle_safety, (1864.72022, 11.81993945, 0.2903999384), 246.81607081187002
+    )
+
+
 def dtlz2(m: int = 2, d: int = 6) -> ParetoProblem:
     """DTLZ2 (Deb et al. 2005) with m objectives in d dimensions.
 
@@ -686,8 +751,11 @@ def dtlz2(m: int = 2, d: int = 6) -> ParetoProblem:
 PARETO: dict[str, Callable[[], ParetoProblem]] = {
     "branin_currin": branin_currin,
     "zdt1": zdt1,
+    "zdt2": zdt2,
+    "zdt3": zdt3,
     "dtlz2_2": lambda: dtlz2(2),
     "dtlz2_3": lambda: dtlz2(3),
+    "vehicle_safety": vehicle_safety,
 }
 
 
