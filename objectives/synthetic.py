@@ -641,55 +641,39 @@ def branin_currin() -> ParetoProblem:
     return ParetoProblem("branin_currin", space, _branin_currin, (18.0, 6.0), 59.36011874867746)
 
 
-def zdt1(d: int = 6) -> ParetoProblem:
-    """ZDT1 (Zitzler, Deb, Thiele 2000) in d dimensions: f1 = x0, f2 = g (1 - sqrt(x0 / g)).
-
-    The front is g = 1 (x1.. = 0): f2 = 1 - sqrt(f1) on [0, 1]. Above (11, 11) it dominates
-    121 - integral_0^1 (1 - sqrt(f)) df = 121 - 1/3.
-    """
+def _zdt(name: str, d: int, h: Callable[[float, float], float], max_hv: float) -> ParetoProblem:
+    """A ZDT problem (Zitzler, Deb, Thiele 2000) in d dimensions: f1 = x0, f2 = g h(x0, g) with
+    g = 1 + 9 mean(x1..); the front is g = 1 (x1.. = 0); reference point (11, 11)."""
     space = hpo.SearchSpace({f"x{i}": hpo.Float(0.0, 1.0) for i in range(d)})
 
     def fn(p: Mapping[str, Any]) -> tuple[float, float]:
         x = [p[f"x{i}"] for i in range(d)]
         g = 1.0 + 9.0 * sum(x[1:]) / (d - 1)
-        return x[0], g * (1.0 - math.sqrt(x[0] / g))
+        return x[0], g * h(x[0], g)
 
-    return ParetoProblem("zdt1", space, fn, (11.0, 11.0), 121.0 - 1.0 / 3.0)
+    return ParetoProblem(name, space, fn, (11.0, 11.0), max_hv)
+
+
+def zdt1(d: int = 6) -> ParetoProblem:
+    """ZDT1: h = 1 - sqrt(f1 / g). The front f2 = 1 - sqrt(f1) on [0, 1] dominates, above
+    (11, 11), 121 - integral_0^1 (1 - sqrt(f)) df = 121 - 1/3."""
+    return _zdt("zdt1", d, lambda f1, g: 1.0 - math.sqrt(f1 / g), 121.0 - 1.0 / 3.0)
 
 
 def zdt2(d: int = 6) -> ParetoProblem:
-    """ZDT2 (Zitzler, Deb, Thiele 2000) in d dimensions: f1 = x0, f2 = g (1 - (x0 / g)^2).
-
-    The front is g = 1 (x1.. = 0): f2 = 1 - f1^2 on [0, 1], concave. Above (11, 11) it dominates
-    121 - integral_0^1 (1 - f^2) df = 121 - 2/3.
-    """
-    space = hpo.SearchSpace({f"x{i}": hpo.Float(0.0, 1.0) for i in range(d)})
-
-    def fn(p: Mapping[str, Any]) -> tuple[float, float]:
-        x = [p[f"x{i}"] for i in range(d)]
-        g = 1.0 + 9.0 * sum(x[1:]) / (d - 1)
-        return x[0], g * (1.0 - (x[0] / g) ** 2)
-
-    return ParetoProblem("zdt2", space, fn, (11.0, 11.0), 121.0 - 2.0 / 3.0)
+    """ZDT2: h = 1 - (f1 / g)^2. The front f2 = 1 - f1^2 on [0, 1] (concave) dominates, above
+    (11, 11), 121 - integral_0^1 (1 - f^2) df = 121 - 2/3."""
+    return _zdt("zdt2", d, lambda f1, g: 1.0 - (f1 / g) ** 2, 121.0 - 2.0 / 3.0)
 
 
 def zdt3(d: int = 6) -> ParetoProblem:
-    """ZDT3 (Zitzler, Deb, Thiele 2000) in d dimensions: f1 = x0,
-    f2 = g (1 - sqrt(x0 / g) - (x0 / g) sin(10 pi x0)).
-
-    The front is the non-dominated part of g = 1 (x1.. = 0): five disconnected pieces. Reference
-    point (11, 11) and the front's hypervolume 128.77811613069076 are BoTorch's
-    (``botorch.test_functions.multi_objective.ZDT3``).
-    """
-    space = hpo.SearchSpace({f"x{i}": hpo.Float(0.0, 1.0) for i in range(d)})
-
-    def fn(p: Mapping[str, Any]) -> tuple[float, float]:
-        x = [p[f"x{i}"] for i in range(d)]
-        g = 1.0 + 9.0 * sum(x[1:]) / (d - 1)
-        r = x[0] / g
-        return x[0], g * (1.0 - math.sqrt(r) - r * math.sin(10.0 * math.pi * x[0]))
-
-    return ParetoProblem("zdt3", space, fn, (11.0, 11.0), 128.77811613069076)
+    """ZDT3: h = 1 - sqrt(f1 / g) - (f1 / g) sin(10 pi f1). The front is the non-dominated part of
+    g = 1: five disconnected pieces. The front's hypervolume above (11, 11), 128.77811613069076,
+    is BoTorch's (``botorch.test_functions.multi_objective.ZDT3``, whose f2 leaves out the factor
+    g; the front is the same)."""
+    return _zdt(
+        "zdt3", d, lambda f1, g: 1.0 - math.sqrt(f1 / g) - f1 / g * math.sin(10.0 * math.pi * f1), 128.77811613069076
+    )
 
 
 def _vehicle_safety(p: Mapping[str, Any]) -> tuple[float, float, float]:
