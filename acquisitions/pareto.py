@@ -106,9 +106,11 @@ def infer_reference_point(Y: torch.Tensor, scale: float = 0.1, front_margin: flo
     current ends scores nothing and the search stays at the front's current extent (ZDT1: gaps
     1.7-6.1 on 4 seeds against 0.071). Median gaps over 5 seeds (budget 50), half the front's
     range against the first rule: DTLZ2 0.17 vs 0.21 (10 seeds: 0.15; Optuna 0.18), ZDT1 0.035
-    vs 0.071, BraninCurrin 1.61 vs 2.17, ZDT2 0.044 vs 0.064, ZDT3 7.2 vs 6.7 (Optuna 8.4). A
-    quarter of the range did better on DTLZ2 (0.13) and BraninCurrin (1.40) but lost ZDT3's ends
-    (15.2), whose reference (11, 11) weighs them ~10x the rest. With three objectives the front's
+    vs 0.071, BraninCurrin 1.61 vs 2.17, ZDT2 0.044 vs 0.064; but ZDT3 8.7 vs 7.8 (10 seeds; 3
+    runs stuck at 15.2 against none, the front's last piece never reached), whose reference
+    (11, 11) weighs the front's ends ~10x the rest. A quarter of the range did better on DTLZ2
+    (0.13) and BraninCurrin (1.40) and worse on ZDT3 (15.2 on 5 seeds); the whole range kept ZDT3
+    (7.4, 2 of 10 stuck) with DTLZ2 0.16 and ZDT1 0.037 (5 seeds). With three objectives the front's
     rule did worse (VehicleSafety 5.6 vs 4.6 at half the range, 9.5 at a quarter; DTLZ2 m=3 0.47
     vs 0.51 at half, 0.55 at a quarter), so there the first rule stays.
 
