@@ -12,8 +12,9 @@ better" here (callers negate minimised ones); constraints are feasible where ``<
   :data:`MAX_HV_OBJECTIVES` objectives.
 - :func:`parego` beyond that: noisy log-EI of an augmented Chebyshev scalarisation with random
   weights on the simplex (Knowles 2006), new weights every step.
-- :func:`infer_reference_point`: the rules used when the user gives no reference point (the
-  acquisitions' with two objectives: :data:`FRONT_MARGIN` of the front's range below its nadir).
+- :func:`infer_reference_point`: the rules used when the user gives no reference point;
+  :func:`acquisition_reference_point` picks the acquisitions' (with two objectives,
+  :data:`FRONT_MARGIN` of the front's range below its nadir).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ __all__ = [
     "non_dominated",
     "hypervolume",
     "infer_reference_point",
+    "acquisition_reference_point",
     "log_ehvi",
     "log_nehvi",
     "parego",
@@ -133,6 +135,13 @@ def infer_reference_point(Y: torch.Tensor, scale: float = 0.1, front_margin: flo
     # Where the front is one point in an objective, the margin falls back to the data's range.
     front_span = torch.where(best > nadir, best - nadir, span)
     return torch.maximum(ref, nadir - front_margin * front_span)
+
+
+def acquisition_reference_point(Y: torch.Tensor) -> torch.Tensor:
+    """The acquisitions' reference point when the user gives none: near the front
+    (``front_margin=FRONT_MARGIN``) with two objectives; with more, every observation counts
+    (the front's rule did worse there; numbers in :func:`infer_reference_point`)."""
+    return infer_reference_point(Y, front_margin=FRONT_MARGIN if Y.shape[-1] == 2 else None)
 
 
 def log_ehvi(

@@ -61,7 +61,7 @@ from scipy.stats import qmc
 from acquisitions.config import ConfigAcquisition, ConstraintLCB, config_beta, log_constrained_ei
 from acquisitions.ei import log_ei, log_nei
 from acquisitions.kg import current_best_mean, knowledge_gradient
-from acquisitions.pareto import FRONT_MARGIN, MAX_HV_OBJECTIVES, infer_reference_point, log_ehvi, log_nehvi, parego
+from acquisitions.pareto import MAX_HV_OBJECTIVES, acquisition_reference_point, log_ehvi, log_nehvi, parego
 from hpo.errors import HPOValueError
 from hpo.space import SearchSpace
 from hpo.surrogate import LeanGP, OutputWarp, SurrogateCache, fit_model, noise_ratio
@@ -647,8 +647,8 @@ def suggest(
         cache: Warm-start state of the surrogates, updated in place.
         ref_point: With several objectives, the ``m``-dim hypervolume reference point (larger
             is better, like Y); None infers it from the feasible observations
-            (:func:`acquisitions.pareto.infer_reference_point`; with two objectives, half the
-            front's range below its nadir).
+            (:func:`acquisitions.pareto.acquisition_reference_point`; with two objectives, half
+            the front's range below its nadir).
         fidelity: The fidelity column, for multi-fidelity optimisation (one objective, no
             constraints; the acquisition is "mfkg").
 
@@ -839,10 +839,7 @@ def _threads(n: int | None):
 def _reference(ref_point: np.ndarray | None, train_Y: torch.Tensor, feasible_Y: torch.Tensor) -> torch.Tensor:
     if ref_point is not None:
         return torch.as_tensor(ref_point, dtype=torch.float64)
-    Y = feasible_Y if len(feasible_Y) else train_Y
-    # Near the front with two objectives; with more, every observation counts (measured: see
-    # infer_reference_point).
-    return infer_reference_point(Y, front_margin=FRONT_MARGIN if Y.shape[-1] == 2 else None)
+    return acquisition_reference_point(feasible_Y if len(feasible_Y) else train_Y)
 
 
 def _feasibility_probe(cmodel, space: SearchSpace, settings: Settings, *, n: int) -> Suggestion | None:

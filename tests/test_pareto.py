@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import hpo
-from acquisitions.pareto import hypervolume, infer_reference_point, log_nehvi, non_dominated
+from acquisitions.pareto import (
+    FRONT_MARGIN,
+    acquisition_reference_point,
+    hypervolume,
+    infer_reference_point,
+    log_nehvi,
+    non_dominated,
+)
 from objectives import synthetic
 
 
@@ -60,7 +67,6 @@ def test_inferred_reference_point_is_a_tenth_of_the_range_below_the_worst():
     assert (Y > infer_reference_point(Y)).all()
 
 
-
 def test_acquisitions_reference_point_is_a_margin_below_the_fronts_nadir():
     # Front (1, 3), (2, 2), (3, 1) (the row (0, 0.5) is dominated): nadir (1, 1), range (2, 2), so
     # a quarter of it below the nadir is (0.5, 0.5), nearer than the all-rows rule's (-0.3, 0.25).
@@ -76,6 +82,9 @@ def test_acquisitions_reference_point_is_a_margin_below_the_fronts_nadir():
     Y = torch.randn(30, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     front = Y[non_dominated(Y)]
     assert (front > infer_reference_point(Y, front_margin=0.25)).all()
+    # The acquisitions use the front's rule with two objectives only.
+    torch.testing.assert_close(acquisition_reference_point(Y), infer_reference_point(Y))
+    torch.testing.assert_close(acquisition_reference_point(Y[:, :2]), infer_reference_point(Y[:, :2], front_margin=FRONT_MARGIN))
 
 
 @pytest.mark.parametrize("name", sorted(set(synthetic.PARETO) - {"vehicle_safety"}))
