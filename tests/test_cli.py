@@ -46,6 +46,16 @@ def test_help_lists_the_commands():
         assert cmd in proc.stdout
 
 
+def test_bench_help_names_every_registered_problem(capsys):
+    from objectives.synthetic import PARETO, PROBLEMS
+
+    with pytest.raises(SystemExit):
+        main(["bench", "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for name in [*PROBLEMS, *PARETO, "rag"]:
+        assert re.search(rf"\b{name}\b", text), name
+
+
 def test_report_writes_a_multi_objective_report_of_a_stored_study(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'r.db'}"
     tuner = hpo.Tuner({"x": hpo.Float(0, 1)}, directions=["minimize", "minimize"], storage=url, study_name="mo", seed=0)
