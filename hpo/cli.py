@@ -28,7 +28,7 @@ def _csv(text: str) -> list[str]:
 
 def _bench(args: argparse.Namespace) -> int:
     from hpo import bench
-    from objectives.synthetic import PARETO, SUITE, get_pareto_problem, get_problem  # lazily, as the CLI may
+    from objectives.synthetic import PARETO, SUITE, get_pareto_problem, get_problem
 
     def problem(name: str):
         if name == "rag":
