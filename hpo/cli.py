@@ -431,11 +431,10 @@ def _problems_help() -> str:
     """``--problems``' help, from the registries of objectives.synthetic (a hand-kept list drifts)."""
     from objectives.synthetic import CONSTRAINED, PARETO, PROBLEMS
 
-    constrained = [*CONSTRAINED, "infeasible"]
     return (
         "comma-separated problem names (default branin,hartmann6,mixed; hartmann6 with --growth): the keys of "
-        f"objectives.synthetic.PROBLEMS ({', '.join(k for k in PROBLEMS if k not in constrained)}; constrained "
-        f"{', '.join(constrained)}), gp<k> (a GP sample, seed k); multi-objective {', '.join(PARETO)}; rag (the RAG "
+        f"objectives.synthetic.PROBLEMS ({', '.join(k for k in PROBLEMS if k not in CONSTRAINED)}; constrained "
+        f"{', '.join(CONSTRAINED)}), gp<k> (a GP sample, seed k); multi-objective {', '.join(PARETO)}; rag (the RAG "
         "pipeline of objectives.rag: quality, cost, latency, unsafe share <= 0.25)"
     )
 

@@ -566,7 +566,8 @@ PROBLEMS: dict[str, Callable[[], Problem]] = {
     "hparams4": hparams,
     "hartmann6_d10": hartmann6_padded,
 }
-CONSTRAINED = ("gramacy", "gardner1", "gardner2", "vessel", "spring")
+# The problems of PROBLEMS with black-box constraints (infeasible has no feasible point at all).
+CONSTRAINED = ("gramacy", "gardner1", "gardner2", "vessel", "spring", "infeasible")
 # The broad single-objective benchmark (``hpo bench --suite broad``): 14 problems, 2 to 10
 # dimensions; continuous (multi-modal, valley, narrow wells, ridges), integer, categorical, mixed
 # and log-scale hyperparameter-like spaces; noise-free and noisy.

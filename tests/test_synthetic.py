@@ -56,6 +56,11 @@ def test_known_optimum(name):
     assert min(problem.fn(p) for p in points) >= problem.optimum - 1e-9
 
 
+def test_constrained_names_exactly_the_problems_with_constraints():
+    with_constraints = {name for name, make in synthetic.PROBLEMS.items() if make().constraints is not None}
+    assert set(synthetic.CONSTRAINED) == with_constraints
+
+
 def test_infeasible_problem_violates_its_constraint_everywhere():
     problem = synthetic.get_problem("infeasible")
     assert problem.optimum is None
