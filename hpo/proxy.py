@@ -19,19 +19,35 @@ momentum), so the fit is robust:
    ``1/B_RANGE[1]`` to ``1/B_RANGE[0]`` window lengths and refined by a bounded scalar search.
    Bounding the decay time to at most ten window lengths keeps a curve that is still nearly straight
    from being extrapolated as a line through the floor.
+4. **Weighed against the curve's level.** A short window of noisy losses often shows no decay the
+   noise could not explain; an exponential fitted to it extrapolates the noise's wiggles (decay
+   rates at either bound of the grid). The forecast averages the exponential's prediction and the
+   curve's recent level (the mean of the window's second half) with Akaike weights (AICc) of the
+   exponential (3 parameters) against a constant on the whole window: a visible decay keeps the
+   exponential (weight ~1), a flat noisy window gets its level. On the learning-rate target's
+   AutoLRS probes (``objectives.lr_schedule.probe_curves``: 144 constant-rate curves, the loss after
+   100 steps forecast from the first 10), the median relative error fell from 8.1% to 4.4%: from
+   checkpoints after 100 and 200 steps, where a tenth of a stage sits in the batches' noise, from
+   6.9% to 3.4% and 7.0% to 2.5%; from the initial weights it stayed 10.8% (a decay seen in 10
+   steps is far from the one to come). The mean of the last 3 losses erred by 5.5% (17% from the
+   initial weights).
 
-The standard deviation adds two parts in quadrature: the parameters' uncertainty carried to the
-prediction (delta method, Gauss-Newton covariance ``s^2 (J^T J)^-1``), and a **back-test** of the
-model form on this very curve: the same fit on the first half of the points predicts the fitted
-loss at the end of the window, and its error, scaled by how much farther the forecast reaches than
-the back-test did, measures how far an exponential can be trusted on this curve. Real training
-curves need it: on the learning-rate target's curves (``objectives.lr_schedule``), forecasts from a
-third of a scheduled run fell within 2 standard deviations of the final loss for 45% of 19 runs
-with the delta method and an unscaled back-test, 70% with the scaled one; from a tenth, 60% and 95%.
-The price is caution on curves that are exactly exponential: with 1% noise and a horizon ten
-windows away the standard deviation is ~0.2 (against errors of ~0.005), because the back-test's
-noise is scaled too; discounting it (by 1 or 2 of the half-fit's own standard deviations) made the
-real curves' coverage fall to 40-60%. Caution is the right side for stopping runs early.
+The exponential's standard deviation adds two parts in quadrature: the parameters' uncertainty
+carried to the prediction (delta method, Gauss-Newton covariance ``s^2 (J^T J)^-1``), and a
+**back-test** of the model form on this very curve: the same fit on the first half of the points
+predicts the fitted loss at the end of the window, and its error, scaled by how much farther the
+forecast reaches than the back-test did, measures how far an exponential can be trusted on this
+curve. Real training curves need it: on the learning-rate target's curves
+(``objectives.lr_schedule``), forecasts from a third of a scheduled run fell within 2 standard
+deviations of the final loss for 45% of 19 runs with the delta method and an unscaled back-test, 70%
+with the scaled one; from a tenth, 60% and 95%. The price is caution on curves that are exactly
+exponential: with 1% noise and a horizon ten windows away the standard deviation is ~0.2 (against
+errors of ~0.005), because the back-test's noise is scaled too; discounting it (by 1 or 2 of the
+half-fit's own standard deviations) made the real curves' coverage fall to 40-60%. Caution is the
+right side for stopping runs early. The forecast's standard deviation is that of the two-model
+mixture: the exponential's, the level's (the standard error of the half's mean) and their
+disagreement. On the 144 probe curves 85% of the truths fell within 2 of them (89% with the
+exponential alone, whose deviations were larger).
 
 A curve with a NaN or infinite loss, or whose smoothed end is far above its smoothed start
 (``DIVERGE_RATIO``), raises :class:`DivergedError` with the reason; a tuner records that as a
@@ -70,6 +86,9 @@ class Forecast:
         horizon: The step predicted.
         n_used: Points fitted (after spike removal and binning).
         n_spikes: Points removed as spikes.
+        trend_weight: The exponential's share of ``mean`` (its Akaike weight against a constant,
+            see the module): near 1 when the window visibly decays, near 0 when its noise could
+            explain the drop and ``mean`` is the curve's recent level.
     """
 
     mean: float
@@ -80,6 +99,7 @@ class Forecast:
     horizon: float
     n_used: int
     n_spikes: int
+    trend_weight: float
 
     def at(self, t: float) -> float:
         """The fitted curve at step ``t``."""
@@ -169,6 +189,25 @@ def _param_std(s: np.ndarray, y: np.ndarray, a: float, b: float, c: float, s_h: 
     return math.sqrt(max(float(g @ cov @ g), 0.0))
 
 
+def _aicc(sse: float, n: int, k: int) -> float:
+    """The corrected Akaike information criterion of a least-squares fit of ``n`` points with ``k``
+    parameters (the noise's variance counted); the plain AIC when ``n <= k + 1``, where the
+    correction is undefined."""
+    correction = 2 * k * (k + 1) / (n - k - 1) if n > k + 1 else 0.0
+    return n * math.log(max(sse, 1e-300) / n) + 2 * k + correction
+
+
+def _trend_weight(s: np.ndarray, y: np.ndarray, a: float, b: float, c: float) -> float:
+    """The Akaike weight of the exponential fit against a constant: how far the window's decay
+    stands out of its noise. Near 1 for a curve that visibly decays; near 0 for one whose drop the
+    noise could explain, whose exponential extrapolates a trend the data do not show."""
+    n = len(y)
+    sse_trend = float(np.sum((y - (a * np.exp(-b * s) + c)) ** 2))
+    sse_level = float(np.sum((y - y.mean()) ** 2))
+    d = _aicc(sse_trend, n, 4) - _aicc(sse_level, n, 2)
+    return 1.0 / (1.0 + math.exp(min(d / 2.0, 700.0)))
+
+
 def forecast(
     losses: Sequence[float], horizon: float, *, steps: Sequence[float] | None = None, floor: float = -math.inf
 ) -> Forecast:
@@ -198,7 +237,7 @@ def forecast(
     if not (isinstance(floor, numbers.Real) and not math.isnan(floor)):
         raise HPOValueError(f"`floor` must be a number (or -inf), but got floor={floor!r}.")
     a, b, c = _fit(s, y, float(floor))
-    mean = a * math.exp(-b * s_h) + c
+    trend = a * math.exp(-b * s_h) + c
     var = _param_std(s, y, a, b, c, s_h) ** 2
     half = len(s) // 2
     if half >= MIN_POINTS:
@@ -210,6 +249,14 @@ def forecast(
         miss = a2 * math.exp(-b2 * end) + c2 - (a * math.exp(-b) + c)
         reach = max((s_h - 1.0) / (1.0 - s[half - 1]), 1.0)
         var += (miss * reach) ** 2
+    # Model averaging: the exponential against the curve's recent level (the mean of its second
+    # half), weighted by Akaike weights (AICc) of the exponential and of a constant on the window.
+    recent = y[len(y) // 2 :]
+    level = float(recent.mean())
+    level_var = float(recent.var(ddof=1)) / len(recent) if len(recent) > 1 else 0.0
+    w = _trend_weight(s, y, a, b, c)
+    mean = w * trend + (1.0 - w) * level
+    var = w * (var + (trend - mean) ** 2) + (1.0 - w) * (level_var + (level - mean) ** 2)
     return Forecast(
         mean=float(mean),
         std=math.sqrt(var),
@@ -219,6 +266,7 @@ def forecast(
         horizon=float(horizon),
         n_used=len(y),
         n_spikes=n_spikes,
+        trend_weight=float(w),
     )
 
 

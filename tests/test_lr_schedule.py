@@ -17,6 +17,8 @@ from objectives.lr_schedule import (
     LMConfig,
     LRScheduleTask,
     autolrs,
+    forecast_errors,
+    probe_curves,
     schedule_lr,
     tune_with_proxies,
 )
@@ -234,3 +236,23 @@ def test_autolrs_survives_a_stage_whose_probes_all_diverge(task):
     assert all(p.reason and math.isnan(p.mean) for p in result.probes[0])
     probe_steps = result.steps - len(result.train_losses)
     assert 2 <= probe_steps < 2 * 5 and len(result.train_losses) < 50  # each stopped at its blow-up
+
+
+def test_probe_curves_start_from_their_checkpoints_and_score_forecasts(task):
+    curves = probe_curves([task], starts=(0, 20), rates=(1e-3, 1e-2), tau=50, n_windows=16)
+    assert [(c.start, c.lr) for c in curves] == [(0, 1e-3), (0, 1e-2), (20, 1e-3), (20, 1e-2)]
+    assert all(len(c.losses) == 50 and c.seed == task.seed for c in curves)
+    # From the initial weights a curve is a fresh run at the constant rate, bit for bit.
+    assert curves[1].losses == tuple(task.start().advance(lambda t: 1e-2, 50))
+    # From one checkpoint the first loss is the same (the same weights and batch, before any update).
+    assert curves[2].losses[0] == curves[3].losses[0] != curves[0].losses[0]
+    run = task.start()
+    run.advance(lambda t: 3e-3, 20)  # the warm run up to the second start
+    assert curves[2].losses == tuple(run.advance(lambda t: 1e-3, 50))
+    # The errors are |forecast - final| / final, with the forecast from the first tenth.
+    assert forecast_errors(curves, lambda losses, horizon: curves[0].final)[0] == 0.0
+    errors = forecast_errors(curves)
+    for c, e in zip(curves, errors):
+        fc = hpo.forecast(c.losses[:5], horizon=50, floor=0.0)
+        assert e == pytest.approx(abs(fc.mean - c.final) / c.final, rel=1e-12)
+        assert 0.0 < c.final < math.log(task.vocab_size) + 1.0

@@ -46,6 +46,28 @@ def test_forecast_uncertainty_grows_with_the_extrapolation():
     assert far.std > 2 * near.std
 
 
+def test_a_flat_noisy_curve_is_forecast_at_its_level_not_extrapolated():
+    # Ten batch losses around 2.8 (noise 0.05) and no decay: an exponential fitted to the noise
+    # extrapolates its wiggles; the Akaike weights give the curve's recent level instead.
+    means, extrapolated, mixed = [], [], 0
+    for seed in range(50):
+        y = 2.8 + np.random.default_rng(seed).normal(0.0, 0.05, 10)
+        fc = forecast(y, horizon=100, floor=0.0)
+        means.append(abs(fc.mean - 2.8))
+        extrapolated.append(abs(fc.at(100) - 2.8))
+        if fc.n_spikes == 0:  # the recent level is the mean of the last 5 points
+            mixed += 1
+            assert fc.mean == pytest.approx(
+                fc.trend_weight * fc.at(100) + (1 - fc.trend_weight) * np.mean(y[5:]), abs=1e-9
+            )
+    assert mixed >= 25  # on 10 Gaussian points the despiker drops one or more in ~3 of 8 curves
+    assert np.percentile(means, 90) < 0.1  # within 2 noise sds in 9 of 10 seeds
+    assert np.percentile(extrapolated, 90) > 0.2  # the exponential alone, for contrast
+    # A curve that visibly decays keeps its exponential.
+    y = _curve(2.0, 0.3, 1.0, 10, noise=0.02, seed=0)
+    assert forecast(y, horizon=100).trend_weight > 0.999
+
+
 @pytest.mark.parametrize(
     "losses, match",
     [
