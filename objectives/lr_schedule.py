@@ -40,7 +40,7 @@ from a tenth of the stage is measured by :func:`probe_curves` and :func:`forecas
 (``python examples/06_lr_schedule.py --forecast``): 6 rates from 1e-4 to 3e-2, from the initial
 weights and from checkpoints after 100 and 200 steps of AdamW at 3e-3, the loss after 100 steps
 (on 256 fixed training windows) forecast from the first 10 batch losses. Over 144 curves (task
-seeds 0-7) the median relative error is 4.4% (10.8%, 3.4%, 2.5% from the three starts; 8.1% before
+seeds 0-7) the median relative error is 4.5% (10.0%, 3.4%, 2.5% from the three starts; 8.1% before
 the weighing against the level; the mean of the last 3 losses: 5.5%, 17% from the initial
 weights). Earlier, forecasting the validation loss on every 4th validation window, measured
 after each probe step, was free of the batches' noise and erred by 5.1% (12%, 3.1%, 2.7%; 72

@@ -23,7 +23,7 @@ def test_forecast_recovers_the_curve_from_a_noisy_spiky_run(seed):
     # y = 2 exp(-0.02 t) + 0.8: the window of 200 steps covers 4 decay times; 1% noise, 4 spikes.
     y = _curve(2.0, 0.02, 0.8, 200, noise=0.02, seed=seed, spikes=4)
     fc = forecast(y, horizon=2000)
-    assert fc.n_spikes >= 4
+    assert fc.n_spikes == 4  # the bad batches, and no point of the noise
     assert fc.a == pytest.approx(2.0, rel=0.05)
     assert fc.b == pytest.approx(0.02, rel=0.08)
     assert fc.c == pytest.approx(0.8, rel=0.02)
@@ -60,7 +60,7 @@ def test_a_flat_noisy_curve_is_forecast_at_its_level_not_extrapolated():
             assert fc.mean == pytest.approx(
                 fc.trend_weight * fc.at(100) + (1 - fc.trend_weight) * np.mean(y[5:]), abs=1e-9
             )
-    assert mixed >= 25  # on 10 Gaussian points the despiker drops one or more in ~3 of 8 curves
+    assert mixed >= 45  # plain noise is rarely cut as spikes (2% of curves of 10 points)
     assert np.percentile(means, 90) < 0.1  # within 2 noise sds in 9 of 10 seeds
     assert np.percentile(extrapolated, 90) > 0.2  # the exponential alone, for contrast
     # A curve that visibly decays keeps its exponential.
