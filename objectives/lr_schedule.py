@@ -356,14 +356,18 @@ class Run:
 
     def val_loss(self) -> float:
         """Mean cross-entropy (nats per character) over the task's fixed validation windows."""
+        return self.loss_on(self._task._val_windows)
+
+    def loss_on(self, windows) -> float:
+        """Mean cross-entropy (nats per character) of next-character prediction over ``windows``
+        (an ``n x (context + 1)`` LongTensor), with the model in evaluation mode."""
         import torch
         import torch.nn.functional as F
 
-        windows = self._task._val_windows  # n_eval x (context + 1)
         self.model.eval()
         try:
             with one_thread(), torch.no_grad():
-                logits = self.model(input_ids=windows[:, :-1]).logits  # n_eval x context x vocab
+                logits = self.model(input_ids=windows[:, :-1]).logits  # n x context x vocab
                 loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), windows[:, 1:].reshape(-1))
         finally:
             self.model.train()
@@ -470,12 +474,12 @@ class LRScheduleTask:
     def vocab_size(self) -> int:
         return len(self.tokenizer)
 
-    def _train_windows(self, generator):
-        """A batch of random training windows: a ``batch_size x (context + 1)`` LongTensor."""
+    def _train_windows(self, generator, n: int | None = None):
+        """``n`` random training windows (default a batch): an ``n x (context + 1)`` LongTensor."""
         import torch
 
         high = len(self._train_ids) - len(self._offsets) + 1
-        starts = torch.randint(0, high, (self.batch_size,), generator=generator)
+        starts = torch.randint(0, high, (self.batch_size if n is None else n,), generator=generator)
         return self._train_ids[starts[:, None] + self._offsets]
 
     def start(self, optimizer: str = "adamw") -> Run:
@@ -894,7 +898,6 @@ def probe_curves(
     Costs ``len(tasks) * (max(starts) + len(starts) * len(rates) * tau)`` training steps (2,000
     per default task with the defaults, ~45 s on one core)."""
     import torch
-    import torch.nn.functional as F
 
     _check_count("tau", tau, 50)  # a probe of a tenth yields the forecast's minimum of 5 losses
     _check_count("n_windows", n_windows, 1)
@@ -904,9 +907,7 @@ def probe_curves(
         raise hpo.HPOValueError(f"`rates` must be positive and finite, but got {list(rates)!r}.")
     curves = []
     for task in tasks:
-        generator = torch.Generator().manual_seed(_seed(task.seed, 1))
-        high = len(task._train_ids) - len(task._offsets) + 1
-        windows = task._train_ids[torch.randint(0, high, (int(n_windows),), generator=generator)[:, None] + task._offsets]
+        windows = task._train_windows(torch.Generator().manual_seed(_seed(task.seed, 1)), int(n_windows))
         run = task.start("adamw")
         for start in sorted(int(s) for s in starts):
             run.advance(lambda t: warm_lr, start - run.step)
@@ -914,13 +915,7 @@ def probe_curves(
             for rate in rates:
                 run.restore(state)
                 losses = run.advance(lambda t, r=float(rate): r, int(tau))
-                final = math.nan
-                if run.diverged_reason is None:
-                    run.model.eval()
-                    with one_thread(), torch.no_grad():
-                        logits = run.model(input_ids=windows[:, :-1]).logits
-                        final = float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), windows[:, 1:].reshape(-1)))
-                    run.model.train()
+                final = math.nan if run.diverged_reason is not None else run.loss_on(windows)
                 curves.append(ProbeCurve(task.seed, start, float(rate), tuple(losses), final))
             run.restore(state)
     return curves
