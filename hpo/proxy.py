@@ -41,14 +41,14 @@ forecast reaches than the back-test did, measures how far an exponential can be 
 curve. Real training curves need it: on the learning-rate target's curves
 (``objectives.lr_schedule``), forecasts from a third of a scheduled run fell within 2 standard
 deviations of the final loss for 45% of 19 runs with the delta method and an unscaled back-test, 70%
-with the scaled one; from a tenth, 60% and 95% (measured before step 4). The price is caution on curves that are exactly
-exponential: with 1% noise and a horizon ten windows away the standard deviation is ~0.2 (against
-errors of ~0.005), because the back-test's noise is scaled too; discounting it (by 1 or 2 of the
-half-fit's own standard deviations) made the real curves' coverage fall to 40-60%. Caution is the
-right side for stopping runs early. The forecast's standard deviation is that of the two-model
-mixture: the exponential's, the level's (the standard error of the half's mean) and their
-disagreement. On the 144 probe curves 92% of the truths fell within 2 of them (89% with the
-exponential alone, whose deviations were larger).
+with the scaled one; from a tenth, 60% and 95% (measured before step 4). The price is caution on
+curves that are exactly exponential: with 1% noise and a horizon ten windows away the standard
+deviation is ~0.2 (against errors of ~0.005), because the back-test's noise is scaled too;
+discounting it (by 1 or 2 of the half-fit's own standard deviations) made the real curves' coverage
+fall to 40-60%. Caution is the right side for stopping runs early. The forecast's standard deviation
+is that of the two-model mixture: the exponential's, the level's (the standard error of the half's
+mean) and their disagreement. On the 144 probe curves 92% of the truths fell within 2 of them (89%
+with the exponential alone, whose deviations were larger).
 
 A curve with a NaN or infinite loss, or whose smoothed end is far above its smoothed start
 (``DIVERGE_RATIO``), raises :class:`DivergedError` with the reason; a tuner records that as a
