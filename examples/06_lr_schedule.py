@@ -64,12 +64,14 @@ def tune_with_full_runs(task: LRScheduleTask, trials: int, seed: int, fixed: dic
     return {"tuner": tuner, "params": {**fixed, **best.params}, "val_loss": best.value, "steps": tuner.total_steps}
 
 
-def measure_forecasts(seeds) -> dict:
-    """Print the median relative error of the probes' forecasts, overall and by start."""
-    curves = probe_curves([LRScheduleTask(seed) for seed in seeds])
+def measure_forecasts(tasks: list[LRScheduleTask], **options) -> dict:
+    """Print the median relative error of the probes' forecasts, overall and by start; ``options``
+    go to :func:`objectives.lr_schedule.probe_curves`."""
+    curves = probe_curves(tasks, **options)
     errors = forecast_errors(curves)
     last3 = forecast_errors(curves, lambda losses, horizon: sum(losses[-3:]) / 3)
-    print("median relative error of the loss after 100 steps forecast from the first 10 (constant rates):")
+    tau = len(curves[0].losses)
+    print(f"median relative error of the loss after {tau} steps forecast from the first {tau // 10} (constant rates):")
     for start in sorted({c.start for c in curves}) + [None]:
         pick = [i for i, c in enumerate(curves) if start is None or c.start == start]
         name = "all starts" if start is None else f"from step {start}"
@@ -89,7 +91,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", default="lr-schedule-report")
     args = parser.parse_args(argv)
     if args.forecast:
-        return measure_forecasts(range(args.seed, args.seed + 4))
+        return measure_forecasts([LRScheduleTask(seed) for seed in range(args.seed, args.seed + 4)])
 
     task = LRScheduleTask(args.seed, steps=args.steps)
     default = task.train(DEFAULT)

@@ -105,6 +105,22 @@ def test_lr_schedule_example_counts_steps_and_recommends_a_full_run(tmp_path):
     assert (tmp_path / "index.html").exists()
 
 
+def test_lr_schedule_example_measures_the_forecast(capsys):
+    from objectives.lr_schedule import LMConfig, LRScheduleTask, forecast_errors
+
+    example = load("06_lr_schedule")
+    tiny = LRScheduleTask(0, steps=100, batch_size=8, model=LMConfig(layers=1, heads=2, width=32, context=32))
+    out = example.measure_forecasts([tiny], starts=(0, 20), rates=(1e-3, 3e-3, 1e-2), tau=50)
+    lines = capsys.readouterr().out.splitlines()
+    assert "after 50 steps forecast from the first 5" in lines[0]
+    errors = forecast_errors(out["curves"])
+    last3 = forecast_errors(out["curves"], lambda losses, horizon: sum(losses[-3:]) / 3)
+    for line, pick in ((lines[1], slice(0, 3)), (lines[2], slice(3, 6)), (lines[3], slice(0, 6))):
+        assert f"hpo.forecast {100 * np.median(errors[pick]):5.2f}%" in line
+        assert f"mean of the last 3 losses {100 * np.median(last3[pick]):5.2f}%" in line
+    assert lines[1].split()[:3] == ["from", "step", "0"] and lines[3].split()[:2] == ["all", "starts"]
+
+
 # ~57 s: slow, so `make test` stays under 15 minutes (15:51 with it); the example's default mode
 # runs in test_lr_schedule_example_counts_steps_and_recommends_a_full_run
 @pytest.mark.slow
