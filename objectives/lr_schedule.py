@@ -901,6 +901,8 @@ def probe_curves(
     per default task with the defaults, ~45 s on one core)."""
     import torch
 
+    if isinstance(tasks, LRScheduleTask) or not all(isinstance(t, LRScheduleTask) for t in tasks):
+        raise hpo.HPOTypeError(f"`tasks` must be a sequence of LRScheduleTask, but got {tasks!r}.")
     _check_count("tau", tau, 50)  # a probe of a tenth yields the forecast's minimum of 5 losses
     _check_count("n_windows", n_windows, 1)
     if any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0 for s in starts):

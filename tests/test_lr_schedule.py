@@ -256,3 +256,19 @@ def test_probe_curves_start_from_their_checkpoints_and_score_forecasts(task):
         fc = hpo.forecast(c.losses[:5], horizon=50, floor=0.0)
         assert e == pytest.approx(abs(fc.mean - c.final) / c.final, rel=1e-12)
         assert 0.0 < c.final < math.log(task.vocab_size) + 1.0
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, rule",
+    [
+        (dict(tau=40), hpo.HPOValueError, "tau"),
+        (dict(starts=(0, -5)), hpo.HPOValueError, "starts"),
+        (dict(rates=(1e-3, float("nan"))), hpo.HPOValueError, "rates"),
+        (dict(n_windows=0), hpo.HPOValueError, "n_windows"),
+    ],
+)
+def test_probe_curves_reject_bad_arguments_by_rule(task, kwargs, error, rule):
+    with pytest.raises(error, match=rule):
+        probe_curves([task], **kwargs)
+    with pytest.raises(hpo.HPOTypeError, match="sequence of LRScheduleTask"):
+        probe_curves(task)
