@@ -234,24 +234,6 @@ def _lengthscale_options(prior: str, d: int) -> dict:
     }
 
 
-class _RoundedCategoricalKernel(CategoricalKernel):
-    """BoTorch's exponential Hamming kernel with the categories rounded to the nearest index first
-    (Garrido-Merchan and Hernandez-Lobato, "Dealing with categorical and integer-valued variables
-    in Bayesian optimization with Gaussian processes", Neurocomputing 2020). Optimisers that relax
-    the categorical columns to intervals (the one-shot knowledge gradient, its ``current_value``)
-    then see the model of an actual category at every point: without the rounding, a fractional
-    category differed from every observation, so the GP's mean there was the prior's. On the
-    learning-rate target (seed 1, 21 trials) the relaxed maximum of the posterior mean at full
-    fidelity was 1.81 (warped) at categories (0.69, 0.44), half way between two schedules and
-    between the two optimizers, against 2.35 at the best full run (2.35 with the rounding). Plain
-    KG on categorical5 and mixed (3 seeds, 30 trials) and the default acquisition on categorical5,
-    mixed and hparams4 (5 seeds, 50 trials) chose the same points with and without it.
-    """
-
-    def forward(self, x1, x2, diag: bool = False, last_dim_is_batch: bool = False):
-        return super().forward(torch.round(x1), torch.round(x2), diag=diag, last_dim_is_batch=last_dim_is_batch)
-
-
 def _mixed_kernel(d: int, ords: Sequence[int], cats: Sequence[int], prior: str):
     """RBF over the ordinal columns times an exponential Hamming kernel over the categorical ones.
 
@@ -262,12 +244,11 @@ def _mixed_kernel(d: int, ords: Sequence[int], cats: Sequence[int], prior: str):
     problem whose continuous optimum moves with the categories (categorical5) it settled in a
     second-best combination in all 5 seeds (median regret 0.15 at 50 trials; 9.5e-5 with the
     product), and on the mixed problem in 2 of 3 (0.016, 0.11; the product: 5 of 5 below 2e-5).
-    The categories are rounded before they are compared (:class:`_RoundedCategoricalKernel`).
     The product was also 2.5x faster per ask (see the performance issue's note). Every
     lengthscale has the prior ``prior`` of the continuous kernel for the full ``d``.
     """
 
-    categorical = _RoundedCategoricalKernel(
+    categorical = CategoricalKernel(
         ard_num_dims=len(cats), active_dims=list(cats), **_lengthscale_options(prior, d)
     )
     if not ords:
@@ -293,7 +274,6 @@ class _Parts:
     """The tensors that define one of :func:`_build`'s GPs, read from the GPyTorch modules.
 
     The kernel is ``k(x, x') = exp(-|x_o - x'_o|^2_l / 2) * exp(-mean_c [x_c != x'_c] / l_c)``
-    (categories rounded to the nearest index, see :class:`_RoundedCategoricalKernel`)
     (either factor absent when there are no such columns), plus a constant mean and Gaussian
     noise; every hyperparameter's GPyTorch transform is the identity (``transform=None``), so the
     raw values are the hyperparameters themselves, bounded below by their constraints.
@@ -334,10 +314,8 @@ class _Parts:
                 getattr(m, name).copy_(value.reshape(getattr(m, name).shape))
 
     def differ(self, A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
-        """``[a_c != b_c]`` over the categorical columns, rounded to the nearest category (see
-        :class:`_RoundedCategoricalKernel`): ``... x a x b x c`` (0.0 or 1.0)."""
-        a, b = torch.round(A[..., self.cats]), torch.round(B[..., self.cats])
-        return (a.unsqueeze(-2) != b.unsqueeze(-3)).to(A.dtype)
+        """``[a_c != b_c]`` over the categorical columns: ``... x a x b x c`` (0.0 or 1.0)."""
+        return (A[..., self.cats].unsqueeze(-2) != B[..., self.cats].unsqueeze(-3)).to(A.dtype)
 
     def factors(
         self, A: torch.Tensor, B: torch.Tensor, theta: torch.Tensor, differ: torch.Tensor | None = None

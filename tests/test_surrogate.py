@@ -278,25 +278,3 @@ def test_a_restart_keeps_the_higher_posterior_of_the_warm_and_the_default_start(
     assert fits["warm"][1] > 0.1 and fits["defaults"][1] < 1e-4  # two different optima
     assert fits["defaults"][0] < fits["warm"][0] - 1.0  # nats per point
     assert fits["restart"] == pytest.approx(fits["defaults"], abs=1e-9)
-
-
-def test_a_fractional_category_is_modelled_as_the_nearest_one():
-    # The one-shot knowledge gradient and its current value relax categorical columns to
-    # intervals; the kernel rounds them, so every relaxed point has an actual category's model.
-    from acquisitions.kg import current_best_mean
-
-    X, Y, bounds = _data([2, 4])
-    model = fit_model(X, Y, bounds=bounds, cat_dims=[2, 4])
-    lean = LeanGP(model)
-    x = X[:5].clone()
-    moved = x.clone()
-    moved[:, 2] += torch.tensor([0.3, -0.3, 0.49, 0.2, -0.2], dtype=torch.float64).clamp(-x[:, 2], 2 - x[:, 2])
-    moved[:, 4] += 0.4 * (1 - 2 * (x[:, 4] > 1).double())
-    with torch.no_grad():
-        for gp in (model, lean):
-            a, b = gp.posterior(x.unsqueeze(1)), gp.posterior(moved.unsqueeze(1))
-            torch.testing.assert_close(a.mean, b.mean, rtol=1e-12, atol=1e-12)
-            torch.testing.assert_close(a.variance, b.variance, rtol=1e-12, atol=1e-12)
-        best_observed = float(model.posterior(X).mean.max())
-    # So the relaxed maximum of the posterior mean is at least the mean at every observation.
-    assert float(current_best_mean(model, bounds)) >= best_observed - 1e-6
