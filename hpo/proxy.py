@@ -170,19 +170,19 @@ def _solve(s: np.ndarray, y: np.ndarray, b: float, floor: float) -> tuple[float,
     return float(a), float(c), float(r @ r)
 
 
-def _fit(s: np.ndarray, y: np.ndarray, floor: float) -> tuple[float, float, float]:
-    """``(a, b, c)`` in the scaled time ``s`` (1 = the window's last step)."""
+def _fit(s: np.ndarray, y: np.ndarray, floor: float) -> tuple[float, float, float, float]:
+    """``(a, b, c, sse)`` in the scaled time ``s`` (1 = the window's last step)."""
     grid = np.geomspace(*B_RANGE, 60)
-    sse = [_solve(s, y, b, floor)[2] for b in grid]
-    i = int(np.argmin(sse))
+    grid_sse = [_solve(s, y, b, floor)[2] for b in grid]
+    i = int(np.argmin(grid_sse))
     lo, hi = math.log(grid[max(i - 1, 0)]), math.log(grid[min(i + 1, len(grid) - 1)])
     if hi > lo:
         res = minimize_scalar(lambda lb: _solve(s, y, math.exp(lb), floor)[2], bounds=(lo, hi), method="bounded")
-        b = math.exp(res.x) if res.fun <= sse[i] else grid[i]
+        b = math.exp(res.x) if res.fun <= grid_sse[i] else grid[i]
     else:
         b = grid[i]
-    a, c, _ = _solve(s, y, b, floor)
-    return a, b, c
+    a, c, sse = _solve(s, y, b, floor)
+    return a, b, c, sse
 
 
 def _param_std(s: np.ndarray, y: np.ndarray, a: float, b: float, c: float, s_h: float) -> float:
@@ -203,12 +203,12 @@ def _aicc(sse: float, n: int, k: int) -> float:
     return n * math.log(max(sse, 1e-300) / n) + 2 * k + correction
 
 
-def _trend_weight(s: np.ndarray, y: np.ndarray, a: float, b: float, c: float) -> float:
-    """The Akaike weight of the exponential fit against a constant: how far the window's decay
-    stands out of its noise. Near 1 for a curve that visibly decays; near 0 for one whose drop the
-    noise could explain, whose exponential extrapolates a trend the data do not show."""
+def _trend_weight(sse_trend: float, y: np.ndarray) -> float:
+    """The Akaike weight of the exponential fit (its residual sum of squares ``sse_trend`` on
+    ``y``) against a constant: how far the window's decay stands out of its noise. Near 1 for a
+    curve that visibly decays; near 0 for one whose drop the noise could explain, whose
+    exponential extrapolates a trend the data do not show."""
     n = len(y)
-    sse_trend = float(np.sum((y - (a * np.exp(-b * s) + c)) ** 2))
     sse_level = float(np.sum((y - y.mean()) ** 2))
     d = _aicc(sse_trend, n, 4) - _aicc(sse_level, n, 2)
     return 1.0 / (1.0 + math.exp(min(d / 2.0, 700.0)))
@@ -242,7 +242,7 @@ def forecast(
     s, s_h = t / scale, float(horizon) / scale
     if not (isinstance(floor, numbers.Real) and not math.isnan(floor)):
         raise HPOValueError(f"`floor` must be a number (or -inf), but got floor={floor!r}.")
-    a, b, c = _fit(s, y, float(floor))
+    a, b, c, sse = _fit(s, y, float(floor))
     trend = a * math.exp(-b * s_h) + c
     var = _param_std(s, y, a, b, c, s_h) ** 2
     half = len(s) // 2
@@ -251,16 +251,16 @@ def forecast(
         # window's end; a curve an exponential does not describe well misses by more, and the miss
         # grows with the distance extrapolated (scaled linearly from the back-test's reach).
         s_half, end = s[:half] / s[half - 1], 1.0 / s[half - 1]
-        a2, b2, c2 = _fit(s_half, y[:half], float(floor))
+        a2, b2, c2, _ = _fit(s_half, y[:half], float(floor))
         miss = a2 * math.exp(-b2 * end) + c2 - (a * math.exp(-b) + c)
         reach = max((s_h - 1.0) / (1.0 - s[half - 1]), 1.0)
         var += (miss * reach) ** 2
     # Model averaging: the exponential against the curve's recent level (the mean of its second
     # half), weighted by Akaike weights (AICc) of the exponential and of a constant on the window.
-    recent = y[len(y) // 2 :]
+    recent = y[half:]
     level = float(recent.mean())
     level_var = float(recent.var(ddof=1)) / len(recent) if len(recent) > 1 else 0.0
-    w = _trend_weight(s, y, a, b, c)
+    w = _trend_weight(sse, y)
     mean = w * trend + (1.0 - w) * level
     var = w * (var + (trend - mean) ** 2) + (1.0 - w) * (level_var + (level - mean) ** 2)
     return Forecast(
