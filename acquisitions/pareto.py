@@ -5,7 +5,8 @@ better" here (callers negate minimised ones); constraints are feasible where ``<
 
 - :func:`log_ehvi` scores candidates by the expected gain in hypervolume over the observed
   Pareto front (noise-free observations: the front is known, one box decomposition serves every
-  sample, so it is cheap).
+  sample, so it is cheap); :class:`LogEHVI` is its closed form for one candidate of independent
+  outputs, without sampling.
 - :func:`log_nehvi` scores candidates by the expected gain in hypervolume of the (uncertain) Pareto
   front of the observed points (Daulton et al. 2021, in log space as in Ament et al. 2023);
   BoTorch's box decompositions make it exact but exponential in m, so it serves up to
@@ -19,7 +20,7 @@ better" here (callers negate minimised ones); constraints are feasible where ``<
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from botorch.acquisition import AcquisitionFunction
@@ -29,14 +30,15 @@ from botorch.acquisition.multi_objective.logei import (
 )
 from botorch.acquisition.multi_objective.objective import IdentityMCMultiOutputObjective
 from botorch.acquisition.objective import GenericMCObjective
-from botorch.models.model import Model
+from botorch.models.model import Model, ModelList
 from botorch.utils.multi_objective.box_decompositions.dominated import DominatedPartitioning
 from botorch.utils.multi_objective.box_decompositions.non_dominated import FastNondominatedPartitioning
 from botorch.utils.multi_objective.pareto import is_non_dominated
 from botorch.utils.multi_objective.scalarization import get_chebyshev_scalarization
+from botorch.utils.safe_math import log1mexp
 from botorch.utils.sampling import sample_simplex
 
-from acquisitions.ei import log_nei, qmc_sampler
+from acquisitions.ei import _LogH, log_nei, qmc_sampler
 
 __all__ = [
     "MAX_HV_OBJECTIVES",
@@ -45,6 +47,7 @@ __all__ = [
     "hypervolume",
     "infer_reference_point",
     "acquisition_reference_point",
+    "LogEHVI",
     "log_ehvi",
     "log_nehvi",
     "parego",
@@ -142,6 +145,79 @@ def acquisition_reference_point(Y: torch.Tensor) -> torch.Tensor:
     (``front_margin=FRONT_MARGIN``) with two objectives; with more, every observation counts
     (the front's rule did worse there; numbers in :func:`infer_reference_point`)."""
     return infer_reference_point(Y, front_margin=FRONT_MARGIN if Y.shape[-1] == 2 else None)
+
+
+class LogEHVI(AcquisitionFunction):
+    """Log expected hypervolume improvement of one candidate over a known front, in closed form.
+
+    The outputs are independent Gaussians at x (one GP each, as :func:`hpo.surrogate.fit_model`
+    fits them). The region that improves on the front is cut into boxes ``[l_c, u_c]`` (BoTorch's
+    ``FastNondominatedPartitioning``; ``u_c`` may be infinite), and a box's share of the
+    improvement factorises over the outputs (Yang et al., "Efficient computation of expected
+    hypervolume improvement using box decomposition algorithms", 2019)::
+
+        EHVI(x) = sum_c prod_j E[(min(y_j, u_cj) - l_cj)^+]
+        E[(min(y, u) - l)^+] = int_l^u P(y > t) dt = s (h((mu - l) / s) - h((mu - u) / s))
+
+    with ``h(z) = phi(z) + z Phi(z)``, so in log space each factor is ``log s + log h(a) +
+    log1mexp(log h(b) - log h(a))`` and the sum a logsumexp: exact where the MC form
+    (:func:`log_ehvi`) averages 128 quasi-random samples over every box (and, in log space, keeps
+    a smoothed floor near -40 where the improvement is tiny), and ~80x cheaper per evaluation
+    (512 points, three objectives, 14 boxes: 21 ms against 1.77 s). Constraints (outputs feasible
+    where ``<= 0``, independent GPs too) multiply it by their probabilities of feasibility.
+
+    Args:
+        objectives: One model per objective ("larger is better"), each with
+            ``mean_and_variance(X)`` (``batch x d`` -> two ``batch`` Tensors, e.g.
+            :class:`hpo.surrogate.LeanGP`).
+        ref_point: A ``m``-dim Tensor: the hypervolume's lower corner.
+        Y: A ``f x m``-dim Tensor of the feasible observed objective values (maybe empty).
+        constraints: One such model per constraint.
+    """
+
+    def __init__(
+        self,
+        objectives: Sequence[Model],
+        *,
+        ref_point: torch.Tensor,
+        Y: torch.Tensor,
+        constraints: Sequence[Model] = (),
+    ) -> None:
+        models = [*objectives, *constraints]
+        missing = [type(m).__name__ for m in models if not callable(getattr(m, "mean_and_variance", None))]
+        if missing:
+            raise TypeError(f"LogEHVI needs models with mean_and_variance(X), but got {missing}.")
+        if ref_point.shape != (len(objectives),):
+            raise ValueError(
+                f"ref_point must have one entry per objective ({len(objectives)}), but got {tuple(ref_point.shape)}."
+            )
+        super().__init__(model=ModelList(*models))
+        self._objectives, self._constraints = list(objectives), list(constraints)
+        partitioning = FastNondominatedPartitioning(ref_point=ref_point, Y=Y[(Y > ref_point).all(dim=-1)])
+        lower, upper = partitioning.get_hypercell_bounds()  # cells x m each
+        keep = (upper > lower).all(dim=-1)  # boxes of zero width add nothing (and a log of 0)
+        self.register_buffer("lower", lower[keep])
+        self.register_buffer("upper", upper[keep])
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """``X``: a ``batch_shape x 1 x d``-dim Tensor; returns ``batch_shape`` log-EHVI values."""
+        if X.shape[-2] != 1:
+            raise ValueError(f"LogEHVI scores single points (q = 1), but got q = {X.shape[-2]}.")
+        x = X.squeeze(-2)
+        moments = [m.mean_and_variance(x) for m in self._objectives]
+        mean = torch.stack([mv[0] for mv in moments], dim=-1).unsqueeze(-2)  # batch x 1 x m
+        sd = torch.stack([mv[1] for mv in moments], dim=-1).clamp_min(1e-12).sqrt().unsqueeze(-2)
+        log_ha = _LogH.apply((mean - self.lower) / sd)  # batch x cells x m
+        bounded = torch.isfinite(self.upper)
+        b = (mean - torch.where(bounded, self.upper, 0.0)) / sd
+        log_hb = torch.where(bounded, _LogH.apply(torch.where(bounded, b, 0.0)), -torch.inf)
+        # h is increasing, so log h(b) < log h(a); the clamp keeps a rounding tie finite
+        log_factor = sd.log() + log_ha + log1mexp((log_hb - log_ha).clamp_max(-1e-15))
+        value = torch.logsumexp(log_factor.sum(dim=-1), dim=-1)
+        for model in self._constraints:
+            c_mean, c_var = model.mean_and_variance(x)
+            value = value + torch.special.log_ndtr(-c_mean / c_var.clamp_min(1e-12).sqrt())
+        return value
 
 
 def log_ehvi(

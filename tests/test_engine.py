@@ -185,6 +185,34 @@ class _TwoPeaks(torch.nn.Module):
         return torch.exp(-(((x - 0.3) / 0.1) ** 2)) + 0.5 * torch.exp(-(((x - 0.8) / 0.1) ** 2))
 
 
+class _NarrowPeakAmongCliffs(torch.nn.Module):
+    """A log acquisition on [0, 1]^2 as a closed-form log-EHVI looks late in a run: a narrow peak
+    at (0.7, 0.7) (log-value 0 there), a gentle slope elsewhere, and a strip x0 < 0.2 where it
+    falls to -1e4 (points whose improvement is all but impossible)."""
+
+    def forward(self, X):
+        x = X[..., 0, :]
+        peak = -(((x - 0.7) / 0.05) ** 2).sum(-1)
+        return torch.where(x[..., 0] < 0.2, -1e4 * (1.0 - x[..., 1]), torch.maximum(peak, -30.0 + 5.0 * x[..., 1]))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_starts_of_a_floored_log_acquisition_include_the_best_raw_points(seed):
+    """With a floor, half of the starts are the best raw points, whatever the cliffs do to the
+    values' spread; BoTorch's choice alone (no floor) starts near the peak far less often."""
+    settings = engine.Settings(num_restarts=10, raw_samples=512)
+    bounds = torch.tensor([[0.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
+    acqf = _NarrowPeakAmongCliffs()
+    near = {}
+    for floor in (None, 40.0):
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            starts = engine._starts(acqf, bounds, settings, floor)
+        assert starts.shape == (10, 1, 2)
+        near[floor] = int(((starts[:, 0] - 0.7).norm(dim=-1) < 0.1).sum())
+    assert near[40.0] >= 5 and near[40.0] > near[None]
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("avoid, expected", [(None, 0.3), ([[0.3]], 0.8), ([[0.3], [0.8]], 0.3)])
 def test_a_noise_free_step_takes_the_best_optimum_that_repeats_no_observation(avoid, expected, seed):

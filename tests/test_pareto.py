@@ -7,18 +7,21 @@ import numpy as np
 import optuna
 import pytest
 import torch
+from botorch.models.model import Model
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import hpo
 from acquisitions.pareto import (
     FRONT_MARGIN,
+    LogEHVI,
     acquisition_reference_point,
     hypervolume,
     infer_reference_point,
     log_nehvi,
     non_dominated,
 )
+from hpo.surrogate import LeanGP, fit_model
 from objectives import synthetic
 
 
@@ -142,6 +145,81 @@ def test_log_nehvi_is_higher_where_the_front_can_grow():
         at_data = acqf(torch.tensor([[[0.5]]], dtype=torch.float64))
         between = acqf(torch.tensor([[[0.3]]], dtype=torch.float64))
     assert between > at_data  # nothing to gain where the value is known exactly
+
+
+class _Gaussian(Model):
+    """A stub output: the same independent Gaussian at every point."""
+
+    def __init__(self, mean: float, var: float) -> None:
+        super().__init__()
+        self._mean, self._var = mean, var
+
+    def mean_and_variance(self, X):
+        shape = X.shape[:-1]
+        return torch.full(shape, self._mean, dtype=X.dtype), torch.full(shape, self._var, dtype=X.dtype)
+
+    @property
+    def num_outputs(self) -> int:
+        return 1
+
+    def posterior(self, X, *args, **kwargs):
+        raise NotImplementedError
+
+
+def _improvement(samples: np.ndarray, front: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Hypervolume improvement of each sample row over ``front``, by inclusion-exclusion over the
+    boxes ``[ref, min(f, y)]`` (independent of any box decomposition)."""
+    own = np.prod(np.clip(samples - ref, 0.0, None), axis=-1)
+    covered = np.zeros(len(samples))
+    for k in range(1, len(front) + 1):
+        for subset in itertools.combinations(range(len(front)), k):
+            corner = np.minimum(front[list(subset)].min(axis=0), samples)
+            covered += (-1) ** (k + 1) * np.prod(np.clip(corner - ref, 0.0, None), axis=-1)
+    return own - covered
+
+
+@pytest.mark.parametrize("m", [2, 3])
+def test_closed_form_log_ehvi_equals_the_mean_improvement_of_samples(m):
+    rng = np.random.default_rng(m)
+    front = rng.permutation(np.array([[1.0, 3.0, 2.0], [2.0, 2.0, 3.0], [3.0, 1.0, 1.0]])[:, :m].T).T
+    ref = np.zeros(m)
+    X = torch.zeros(1, 1, 2, dtype=torch.float64)
+    for mean, sd in [((2.5, 2.5, 2.5), (0.7, 0.5, 0.9)), ((1.0, 1.0, 0.5), (0.3, 0.4, 0.2)), ((4.0, 0.5, 2.0), (1.0, 1.0, 1.0))]:
+        mean, sd = np.array(mean[:m]), np.array(sd[:m])
+        objectives = [_Gaussian(mu, s * s) for mu, s in zip(mean, sd)]
+        acqf = LogEHVI(objectives, ref_point=torch.tensor(ref), Y=torch.tensor(front))
+        samples = mean + sd * rng.standard_normal((400_000, m))
+        gains = _improvement(samples, front, ref)
+        estimate, error = gains.mean(), gains.std() / math.sqrt(len(gains))
+        assert float(acqf(X).exp()) == pytest.approx(estimate, abs=4 * error)
+    # With nothing to improve on, the one box [ref, inf) gives prod_j s_j h((mu_j - r_j) / s_j).
+    acqf = LogEHVI([_Gaussian(0.5, 0.04), _Gaussian(-0.1, 0.25)], ref_point=torch.zeros(2, dtype=torch.float64),
+                   Y=torch.zeros(0, 2, dtype=torch.float64))
+    h = lambda z: math.exp(-z * z / 2) / math.sqrt(2 * math.pi) + z * 0.5 * math.erfc(-z / math.sqrt(2))  # noqa: E731
+    assert float(acqf(X)) == pytest.approx(math.log(0.2 * h(2.5) * 0.5 * h(-0.2)), rel=1e-12)
+    # A constraint (feasible where <= 0) adds its log probability of feasibility.
+    constrained = LogEHVI([_Gaussian(0.5, 0.04), _Gaussian(-0.1, 0.25)], ref_point=torch.zeros(2, dtype=torch.float64),
+                          Y=torch.zeros(0, 2, dtype=torch.float64), constraints=[_Gaussian(0.3, 0.09)])
+    assert float(constrained(X) - acqf(X)) == pytest.approx(math.log(0.5 * math.erfc(1.0 / math.sqrt(2))), rel=1e-12)
+
+
+def test_closed_form_log_ehvi_gradient_matches_finite_differences_far_and_near_the_front():
+    rng = np.random.default_rng(0)
+    X = torch.tensor(rng.random((25, 3)))
+    Y = torch.stack([-((X - c) ** 2).sum(-1) for c in torch.tensor(rng.random((3, 3)))], dim=-1)
+    bounds = torch.tensor([[0.0] * 3, [1.0] * 3], dtype=torch.float64)
+    model = fit_model(X, Y, bounds=bounds)
+    acqf = LogEHVI([LeanGP(g) for g in model.models], ref_point=infer_reference_point(Y), Y=Y)
+    points = torch.cat([torch.tensor(rng.random((4, 1, 3))), X[:2].unsqueeze(1) + 1e-3])
+    points.requires_grad_(True)
+    acqf(points).sum().backward()
+    step = 1e-6
+    for i in range(3):
+        e = torch.zeros(3, dtype=torch.float64)
+        e[i] = step
+        with torch.no_grad():
+            numeric = (acqf(points + e) - acqf(points - e)) / (2 * step)
+        assert torch.allclose(points.grad[:, 0, i], numeric, rtol=1e-4, atol=1e-4)
 
 
 def test_installed_fused_hypervolume_kernel_equals_botorch_python_path(monkeypatch):
