@@ -175,6 +175,11 @@ class LogEHVI(AcquisitionFunction):
         constraints: One such model per constraint.
     """
 
+    start_floor = 40.0
+    """Choosing L-BFGS-B's starts among random points, log-values more than this below the best
+    one's count as this much below (``hpo.engine._starts``): the closed form reaches -1e4 where an
+    improvement is all but impossible, and such values would swamp the choice."""
+
     def __init__(
         self,
         objectives: Sequence[Model],

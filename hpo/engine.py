@@ -381,16 +381,29 @@ def _joint(s: _Step):
 
 def _ehvi(s: _Step, front: Callable | None = None) -> AcquisitionFunction:
     """Log EHVI over the front of ``front(model)`` (an ``f x m`` Tensor), by default the observed
-    feasible values: in closed form (:class:`LogEHVI`, on the lean posteriors) unless points are
-    pending, which the MC form scores jointly with the candidate."""
+    feasible values.
+
+    With three or more objectives and no pending points it is computed in closed form
+    (:class:`LogEHVI`, on the lean posteriors); otherwise by BoTorch's MC form, which scores
+    pending points jointly with the candidate. Measured on one machine (budget 50, 10 seeds,
+    median hypervolume gap, MC form -> closed form): VehicleSafety 4.94 -> 4.30 (Optuna's
+    GPSampler 4.37), DTLZ2 m=3 0.480 -> 0.479, at 1.6-2.0 -> 0.30-0.43 s per trial. With two
+    objectives the closed form was 2-3x faster too but did worse: ZDT3 left 5 of 10 runs stuck at
+    15.2 (the front's last piece never reached; median 12.2 against 7.2, Optuna 8.4 on 5 seeds),
+    DTLZ2 0.167 against 0.153 (BraninCurrin, ZDT1, ZDT2 as before). Where both forms' optimisers
+    were compared on one ask, they agreed to 1e-3 where the improvement is not negligible and
+    differed in the local optimum they reached; the MC form's smoothing, which floors its log
+    values near -40, also flattens the small bumps between nearby observations (ZDT3, 40 trials:
+    -4.06 for its choice against -5.84 for the closed form's, 0.03 apart). Not understood
+    further; so two objectives keep the MC form."""
     model, constraints = _joint(s)
     Y = s.feasible_Y if front is None else front(model)
-    if s.X_pending is None:
-        lean = [LeanGP(m) for m in model.models] if isinstance(model, ModelListGP) else [LeanGP(model)]
-        m = s.train_Y.shape[-1]
+    m = s.train_Y.shape[-1]
+    if s.X_pending is None and m >= 3:
+        lean = [LeanGP(g) for g in model.models] if isinstance(model, ModelListGP) else [LeanGP(model)]
         return LogEHVI(lean[:m], ref_point=s.ref_point, Y=Y, constraints=lean[m:])
     return log_ehvi(
-        model, ref_point=s.ref_point, Y=Y, n_objectives=s.train_Y.shape[-1], constraints=constraints,
+        model, ref_point=s.ref_point, Y=Y, n_objectives=m, constraints=constraints,
         X_pending=s.X_pending, mc_samples=s.settings.mc_samples, seed=s.seed,
     )
 
@@ -431,11 +444,8 @@ class _Acquisition:
     constrained: bool  # handles black-box constraints
     one_shot: bool = False  # optimised jointly with its inner maximisers (continuous relaxation)
     multi_objective: bool = False  # scores several objectives (and only then applies)
-    start_floor: float | None = None  # see _starts
 
 
-# The closed-form EHVI's starts count log-values this far below the best raw point's as equal (see _starts).
-_START_FLOOR = 40.0
 ACQUISITIONS: dict[str, _Acquisition] = {
     "ei": _Acquisition(_ei, constrained=False),
     "nei": _Acquisition(_nei, constrained=False),
@@ -443,9 +453,9 @@ ACQUISITIONS: dict[str, _Acquisition] = {
     "mfkg": _Acquisition(_mfkg, constrained=False, one_shot=True),
     "config": _Acquisition(_config, constrained=True),
     "cei": _Acquisition(_cei, constrained=True),
-    "ehvi": _Acquisition(_ehvi, constrained=True, multi_objective=True, start_floor=_START_FLOOR),
+    "ehvi": _Acquisition(_ehvi, constrained=True, multi_objective=True),
     "nehvi": _Acquisition(_nehvi, constrained=True, multi_objective=True),
-    "mean-ehvi": _Acquisition(_mean_ehvi, constrained=True, multi_objective=True, start_floor=_START_FLOOR),
+    "mean-ehvi": _Acquisition(_mean_ehvi, constrained=True, multi_objective=True),
     "parego": _Acquisition(_parego, constrained=True, multi_objective=True),
 }
 # Chosen by the constrained benchmark (see the KG/CONFIG issue's note).
@@ -560,7 +570,7 @@ def _starts(acqf: AcquisitionFunction, bounds: torch.Tensor, settings: Settings,
     quasi-random points.
 
     Without ``floor``: BoTorch's choice, with probability growing as ``exp`` of the standardised
-    acquisition value. With ``floor`` (for a log acquisition in closed form, :class:`LogEHVI`):
+    acquisition value. With ``floor`` (an acquisition's ``start_floor``, as :class:`LogEHVI`'s):
     the best half of the starts are the best raw points (as Optuna's GPSampler starts from its
     best preliminary samples), the rest BoTorch's choice among the others, their values more than
     ``floor`` below the best raw point's counted as that much below. The closed form reaches -1e4
@@ -765,7 +775,8 @@ def suggest(
         continuous = not space.discrete_dims and not space.categorical_dims
         x = _optimize(
             acqf, space, settings, relax=entry.one_shot, incumbents=incumbents,
-            avoid=train_X if continuous and not noisy else None, start_floor=entry.start_floor, seed=seed,
+            avoid=train_X if continuous and not noisy else None, start_floor=getattr(acqf, "start_floor", None),
+            seed=seed,
         )
         x = torch.as_tensor(space.round(x.numpy()), dtype=torch.float64)
         if step.X_pending is not None:
