@@ -147,6 +147,12 @@ def acquisition_reference_point(Y: torch.Tensor) -> torch.Tensor:
     return infer_reference_point(Y, front_margin=FRONT_MARGIN if Y.shape[-1] == 2 else None)
 
 
+def _improvement_boxes(ref_point: torch.Tensor, Y: torch.Tensor) -> FastNondominatedPartitioning:
+    """The region above ``ref_point`` that no row of ``Y`` dominates, cut into boxes (rows not
+    above the reference point bound nothing)."""
+    return FastNondominatedPartitioning(ref_point=ref_point, Y=Y[(Y > ref_point).all(dim=-1)])
+
+
 class LogEHVI(AcquisitionFunction):
     """Log expected hypervolume improvement of one candidate over a known front, in closed form.
 
@@ -198,11 +204,13 @@ class LogEHVI(AcquisitionFunction):
             )
         super().__init__(model=ModelList(*models))
         self._objectives, self._constraints = list(objectives), list(constraints)
-        partitioning = FastNondominatedPartitioning(ref_point=ref_point, Y=Y[(Y > ref_point).all(dim=-1)])
-        lower, upper = partitioning.get_hypercell_bounds()  # cells x m each
+        lower, upper = _improvement_boxes(ref_point, Y).get_hypercell_bounds()  # cells x m each
         keep = (upper > lower).all(dim=-1)  # boxes of zero width add nothing (and a log of 0)
-        self.register_buffer("lower", lower[keep])
-        self.register_buffer("upper", upper[keep])
+        lower, upper = lower[keep], upper[keep]
+        self.register_buffer("lower", lower)
+        # unbounded edges (h(-inf) = 0) are masked; the finite stand-in keeps gradients finite
+        self.register_buffer("bounded", torch.isfinite(upper))
+        self.register_buffer("upper", torch.where(self.bounded, upper, lower))
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """``X``: a ``batch_shape x 1 x d``-dim Tensor; returns ``batch_shape`` log-EHVI values."""
@@ -213,9 +221,7 @@ class LogEHVI(AcquisitionFunction):
         mean = torch.stack([mv[0] for mv in moments], dim=-1).unsqueeze(-2)  # batch x 1 x m
         sd = torch.stack([mv[1] for mv in moments], dim=-1).clamp_min(1e-12).sqrt().unsqueeze(-2)
         log_ha = _LogH.apply((mean - self.lower) / sd)  # batch x cells x m
-        bounded = torch.isfinite(self.upper)
-        b = (mean - torch.where(bounded, self.upper, 0.0)) / sd
-        log_hb = torch.where(bounded, _LogH.apply(torch.where(bounded, b, 0.0)), -torch.inf)
+        log_hb = torch.where(self.bounded, _LogH.apply((mean - self.upper) / sd), -torch.inf)
         # h is increasing, so log h(b) < log h(a); the clamp keeps a rounding tie finite
         log_factor = sd.log() + log_ha + log1mexp((log_hb - log_ha).clamp_max(-1e-15))
         value = torch.logsumexp(log_factor.sum(dim=-1), dim=-1)
@@ -255,11 +261,10 @@ def log_ehvi(
     Returns:
         An acquisition mapping ``batch_shape x q x d`` to ``batch_shape`` log-values.
     """
-    partitioning = FastNondominatedPartitioning(ref_point=ref_point, Y=Y[(Y > ref_point).all(dim=-1)])
     return qLogExpectedHypervolumeImprovement(
         model=model,
         ref_point=ref_point,
-        partitioning=partitioning,
+        partitioning=_improvement_boxes(ref_point, Y),
         sampler=qmc_sampler(mc_samples, seed),
         objective=IdentityMCMultiOutputObjective(outcomes=list(range(n_objectives))),
         constraints=constraints,

@@ -589,11 +589,10 @@ def _starts(acqf: AcquisitionFunction, bounds: torch.Tensor, settings: Settings,
         values = acqf(X)
     order = torch.argsort(values, descending=True, stable=True)
     best, others = order[: settings.num_restarts // 2], order[settings.num_restarts // 2 :]
-    if settings.num_restarts - len(best) < 1 or not len(others):
-        return X[order[: settings.num_restarts]]
-    chosen, _ = initialize_q_batch(
-        X[others], values[others].clamp_min(values[order[0]] - floor), settings.num_restarts - len(best)
-    )
+    n = min(settings.num_restarts - len(best), len(others))  # fewer raw points than restarts: all
+    if n < 1:
+        return X[best]
+    chosen, _ = initialize_q_batch(X[others], values[others].clamp_min(values[order[0]] - floor), n)
     return torch.cat([X[best], chosen])
 
 

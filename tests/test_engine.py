@@ -211,6 +211,11 @@ def test_starts_of_a_floored_log_acquisition_include_the_best_raw_points(seed):
         assert starts.shape == (10, 1, 2)
         near[floor] = int(((starts[:, 0] - 0.7).norm(dim=-1) < 0.1).sum())
     assert near[40.0] >= 5 and near[40.0] > near[None]
+    # Fewer raw points than restarts: each raw point starts once.
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        few = engine._starts(acqf, bounds, engine.Settings(num_restarts=10, raw_samples=7), 40.0)
+    assert few.shape == (7, 1, 2) and len(torch.unique(few.reshape(7, 2), dim=0)) == 7
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
