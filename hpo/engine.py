@@ -29,8 +29,9 @@ its own lengthscale, so short runs inform the prediction of full ones as far as 
 they agree. "mfkg" picks both the configuration and the fidelity by the knowledge gradient of the
 best posterior mean *at the full fidelity* per unit of cost, cost = ``overhead`` + fidelity /
 full fidelity (Wu et al., "Practical Multi-fidelity Bayesian Optimization for Hyperparameter
-Tuning", UAI 2019; BoTorch's ``qMultiFidelityKnowledgeGradient``). :func:`recommend` names the
-evaluated configuration with the best posterior mean at the full fidelity.
+Tuning", UAI 2019; BoTorch's ``qMultiFidelityKnowledgeGradient``). :func:`rank` orders the
+evaluated configurations by their posterior mean at the full fidelity (the first is the
+recommendation).
 
 With constraints, and before any feasible observation, every step first asks whether CONFIG's
 optimistic feasible set is empty (``min_x max_i LCB_i(x) > 0`` at the declaration multiplier,
@@ -72,7 +73,7 @@ __all__ = [
     "Suggestion",
     "Infeasibility",
     "Fidelity",
-    "recommend",
+    "rank",
     "ACQUISITIONS",
     "AUTO_CONSTRAINED",
     "suggest",
@@ -783,7 +784,7 @@ def suggest(
     return Suggestion(x=x.numpy()[0], acquisition=name)
 
 
-def recommend(
+def rank(
     space: SearchSpace,
     X: np.ndarray,
     Y: np.ndarray,
@@ -792,20 +793,23 @@ def recommend(
     settings: Settings = Settings(),
     seed: int = 0,
     cache: SurrogateCache | None = None,
+    candidates: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The evaluated configuration with the best posterior mean, at the full fidelity if one is given.
+    """The evaluated configurations by posterior mean, best first, at the full fidelity if one is
+    given: a ``k x d`` array of distinct encoded points (``k <= n``); row 0 is the recommendation.
+    ``candidates`` (``c x d``) restricts them, e.g. to those not failed (default: ``X``).
 
     With a fidelity, every evaluated configuration is moved to the full fidelity and judged by the
     model there: the recommendation is made at full fidelity even if that configuration only ran
     short. Without one, the posterior mean smooths noisy observations (the best observed value of
     a noisy problem is biased low). ``X``, ``Y`` as in :func:`suggest` (one objective, larger is
-    better). Returns a ``d``-dim encoded point.
+    better).
     """
     X, Y, _, _ = _check(space, X, Y, None, None)
     if Y.shape[1] != 1:
-        raise HPOValueError(f"recommend() takes one objective, but Y has {Y.shape[1]} columns.")
+        raise HPOValueError(f"rank() takes one objective, but Y has {Y.shape[1]} columns.")
     cache = cache if cache is not None else SurrogateCache()
-    candidates = X.copy()
+    candidates = (X if candidates is None else np.asarray(candidates, dtype=np.float64).reshape(-1, X.shape[1])).copy()
     if fidelity is not None:
         fidelity.check(space)
         for j, v in fidelity.target(space).items():
@@ -818,7 +822,7 @@ def recommend(
         )
         with torch.no_grad():
             mean = model.posterior(_tensor(candidates)).mean.reshape(-1)
-    return candidates[int(torch.argmax(mean))]
+    return candidates[np.argsort(-mean.numpy(), kind="stable")]
 
 
 def _away_from_pending(

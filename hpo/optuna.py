@@ -81,7 +81,8 @@ class OptunaSampler(BaseSampler):
             steps; its upper bound is the full run) for multi-fidelity optimisation: the sampler
             picks the configuration and the fidelity by cost-aware multi-fidelity knowledge
             gradient (:mod:`hpo.engine`). The Sobol design runs at the lowest fidelity, with
-            every fourth point at the full one so the model sees how the two relate.
+            every fourth trial at the full one so the model sees how the two relate: the first
+            a Sobol point, the later ones the best short run so far (:func:`_promotion`).
         fidelity_overhead: A trial's fixed cost besides its fidelity, in full runs.
     """
 
@@ -191,10 +192,14 @@ class OptunaSampler(BaseSampler):
                 fidelity = self._fidelity_of(space)
                 if len(X) < n_startup:
                     x = initial_design(space, seed=self._seed, index=trial.number)  # distinct per number
+                    self.last_acquisition = "sobol"
                     if fidelity is not None:
                         j = fidelity.column
                         x[j] = space.bounds[1 if trial.number % 4 == 3 else 0, j]
-                    self.last_acquisition = "sobol"
+                        if trial.number % 4 == 3 and trial.number > 3:
+                            promoted = _promotion(X, Y, X_pending, space, fidelity)
+                            if promoted is not None:
+                                x, self.last_acquisition = promoted, "promotion"
                 else:
                     cache = self._caches.setdefault((study._study_id, tuple(search_space.items())), SurrogateCache())
                     result = suggest(
@@ -247,11 +252,13 @@ class OptunaSampler(BaseSampler):
             )
 
     def _history(
-        self, study: Study, space: SearchSpace, trials: Sequence[FrozenTrial], *, skip: int | None = None
+        self, study: Study, space: SearchSpace, trials: Sequence[FrozenTrial], *, skip: int | None = None,
+        failures: bool = True,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
         """Encoded completed points ``n x d``, objectives ``n x m`` (larger is better), constraints
         ``n x k`` (NaN where unknown) or None, pending points ``p x d``; trial number ``skip`` (the
-        one being sampled) left out."""
+        one being sampled) left out. Failed trials are rows at the worst value seen, last, unless
+        ``failures`` is False."""
         signs, fidelity = _signs(study), self._fidelity_of(space)
         done, bad, pending = [], [], []
         for t in trials:
@@ -272,7 +279,7 @@ class OptunaSampler(BaseSampler):
         C = None
         if names:
             C = np.array([[c.get(k, np.nan) for k in names] for _, _, c in done], dtype=np.float64).reshape(-1, len(names))
-        if len(done) and bad:
+        if len(done) and bad and failures:
             # Failures are data: the worst value seen marks the region as bad without
             # stretching the output scale the way a large penalty would. Their constraints
             # are unknown (NaN), so the constraint models skip them.
@@ -326,6 +333,36 @@ def _encoded(trial: FrozenTrial, space: SearchSpace) -> np.ndarray | None:
         return space.encode({k: params[k] for k in space})
     except HPOValueError:
         return None
+
+
+def _promotion(
+    X: np.ndarray, Y: np.ndarray, X_pending: np.ndarray, space: SearchSpace, fidelity: Fidelity
+) -> np.ndarray | None:
+    """The best observed configuration (one objective) with neither an observation nor a pending
+    trial at the full fidelity, moved to the full fidelity; None if there is none.
+
+    The multi-fidelity design runs every fourth trial at the full fidelity: the first a Sobol
+    point (the full runs' landscape), the later ones this configuration, as Hyperband promotes its
+    best short runs. Short runs of a training task can favour other settings than full ones
+    (larger learning rates: short-horizon bias), and a random configuration's full run mostly
+    shows that a bad configuration stays bad; a good one's shows how the fidelities relate where
+    it matters. Learning-rate schedules, 25 trials, 8 task seeds: median gap to full-run tuning
+    0.22% against 0.91% with random full runs only (see the short-proxies issue's note). On a
+    one-dimensional toy whose short runs favour another optimum (``tests/test_proxy.py``'s), the
+    recommendation erred more when the design's only full run was a promotion (median distance
+    to the optimum 0.13 against 0.02 after 14 trials, 10 seeds), hence the Sobol point first;
+    with it first and a promotion second (10 design trials, 20 in all) 0.036 against 0.025.
+    """
+    j = fidelity.column
+    top = space.bounds[1, j]
+    rest = [i for i in range(len(space)) if i != j]
+    full = np.vstack([X[X[:, j] == top], X_pending[X_pending[:, j] == top]])[:, rest]
+    for i in np.argsort(-Y[:, 0], kind="stable"):
+        if X[i, j] < top and not any(np.array_equal(X[i, rest], f) for f in full):
+            x = X[i].copy()
+            x[j] = top
+            return x
+    return None
 
 
 def _stopped_early(

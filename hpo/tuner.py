@@ -31,7 +31,7 @@ from optuna.trial import FrozenTrial, TrialState
 from hpo.proxy import MIN_POINTS, should_stop
 from hpo.errors import DivergedError, HPOTypeError, HPOValueError, StorageError, TrialStateError
 from acquisitions.pareto import non_dominated
-from hpo.engine import Fidelity, recommend
+from hpo.engine import Fidelity, rank
 from hpo.optuna import INFEASIBLE_KEY, OptunaSampler, _constraint_order, _signs
 from hpo.space import Param, SearchSpace, as_search_space
 
@@ -617,17 +617,27 @@ class Tuner:
         one with the best posterior mean (at full fidelity in a multi-fidelity study; its fidelity
         parameter set to the full run). Smooths noise that the best observed value (``best_trial``)
         would take at face value. Single-objective studies without constraints."""
+        return self.ranking()[0]
+
+    def ranking(self) -> list[dict[str, Any]]:
+        """The evaluated configurations (each once; failed ones left out, though the model learns
+        from them) by posterior mean, best first, as :meth:`recommend` judges them; e.g. to run the
+        runners-up of a multi-fidelity study in full. Single-objective studies without constraints."""
         if len(self._study.directions) > 1:
-            raise HPOValueError("recommend() needs a single-objective study; see pareto_front().")
+            raise HPOValueError("recommend() and ranking() need a single-objective study; see pareto_front().")
         trials = self._study.get_trials(deepcopy=False)
         X, Y, C, _ = self._sampler._history(self._study, self._space, trials)
         if not len(X):
             raise TrialStateError("there is nothing to recommend yet: no trial is complete.")
         if C is not None:
-            raise HPOValueError("recommend() does not handle constraints; use best_trial.")
+            raise HPOValueError("recommend() and ranking() do not handle constraints; use best_trial.")
+        observed, _, _, _ = self._sampler._history(self._study, self._space, trials, failures=False)
         fidelity = self._sampler._fidelity_of(self._space)
-        x = recommend(self._space, X, Y, fidelity=fidelity, settings=self._sampler.settings, seed=self._sampler.seed)
-        return self._space.decode(x)
+        ranked = rank(
+            self._space, X, Y, candidates=observed, fidelity=fidelity, settings=self._sampler.settings,
+            seed=self._sampler.seed,
+        )
+        return [self._space.decode(x) for x in ranked]
 
     # Loop
     def optimize(

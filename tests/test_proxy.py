@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 import hpo
+from hpo.engine import Fidelity
+from hpo.optuna import _promotion
 from hpo.proxy import DivergedError, forecast, should_stop
 
 
@@ -179,6 +181,52 @@ def test_multi_fidelity_tuner_spends_less_and_recommends_at_full_fidelity():
     rec = tuner.recommend()
     assert rec["steps"] == 100 and abs(rec["x"] - 0.7) < 0.1
     assert tuner.best_trial.params["steps"] == 100  # best_trial compares full runs only
+
+
+def test_the_design_promotes_the_best_short_run_from_its_second_full_run_on():
+    tuner = hpo.Tuner(SPACE, fidelity="steps", seed=0, n_startup=8)
+    for _ in range(8):
+        t = tuner.ask()
+        tuner.tell(t, _mf(t.params))
+    trials = tuner.trials
+    assert [t.params["steps"] for t in trials] == [10, 10, 10, 100, 10, 10, 10, 100]
+    assert trials[3].params["x"] not in [t.params["x"] for t in trials[:3]]  # the first: a Sobol point
+    best_short = min((t for t in trials[:7] if t.params["steps"] == 10), key=lambda t: t.value)
+    assert trials[7].params["x"] == best_short.params["x"]  # the second: the best short run, in full
+
+
+def test_promotion_skips_configurations_with_a_full_run_or_a_pending_one():
+    space = hpo.SearchSpace(SPACE)
+    fidelity = Fidelity.of(space, "steps")
+    X = np.array([[0.1, 10.0], [0.2, 10.0], [0.3, 20.0], [0.2, 100.0], [0.4, 10.0]])
+    Y = np.array([[-1.0], [3.0], [2.0], [0.0], [1.0]])  # larger is better
+    none = np.empty((0, 2))
+    # x = 0.2 is the best but has a full run; x = 0.3 is next (its best fidelity was 20).
+    np.testing.assert_array_equal(_promotion(X, Y, none, space, fidelity), [0.3, 100.0])
+    # A pending full run counts as one: the next best, x = 0.4, is promoted instead.
+    np.testing.assert_array_equal(_promotion(X, Y, np.array([[0.3, 100.0]]), space, fidelity), [0.4, 100.0])
+    assert _promotion(X[3:4], Y[3:4], none, space, fidelity) is None  # only full runs: nothing to promote
+
+
+def test_ranking_orders_the_evaluated_configurations_by_their_full_fidelity_mean():
+    tuner = hpo.Tuner(SPACE, fidelity="steps", seed=0)
+    for x in (0.1, 0.3, 0.5, 0.7, 0.9):  # full runs only: the mean at each is its value
+        tuner.enqueue({"x": x, "steps": 100})
+        t = tuner.ask()
+        tuner.tell(t, _mf(t.params))
+    t = tuner.ask()
+    tuner.enqueue({"x": 0.72, "steps": 10})
+    t2 = tuner.ask()
+    tuner.tell(t2, _mf(t2.params))  # a short run: ranked at the full length, by the model
+    tuner.tell(t, state="fail", reason="test")
+    ranking = tuner.ranking()
+    assert ranking[0] == tuner.recommend() and all(c["steps"] == 100 for c in ranking)
+    # Values at full length: x = 0.7 -> 0, 0.5 and 0.9 -> 0.04, 0.3 -> 0.16, 0.1 -> 0.36; x = 0.72
+    # ran short (predicted near 0); the failed x = 0.73 is left out.
+    xs = [c["x"] for c in ranking]
+    assert len(xs) == 6 and set(xs[:2]) == {0.7, 0.72} and set(xs[2:4]) == {0.5, 0.9} and xs[4:] == [0.3, 0.1]
+    with pytest.raises(hpo.HPOValueError, match="single-objective"):
+        hpo.Tuner({"x": hpo.Float(0.0, 1.0)}, directions=["minimize", "minimize"]).ranking()
 
 
 def test_a_pruned_trial_is_an_observation_at_its_last_step():
