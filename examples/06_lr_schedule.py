@@ -8,8 +8,9 @@ or constant with a cooldown; peak rate, warmup and final fractions, AdamW or SGD
   run is the same schedule compressed into ``steps``. hpo models (schedule, length) jointly and
   picks both by cost-aware multi-fidelity knowledge gradient. Full-length trials report their
   validation loss every 10 steps, and one whose forecast at ``T`` is hopeless stops early (checked
-  from a third of the run on). The last 3 trials run the recommendation of the moment in full; the
-  answer is the final recommendation's full run (trained after the trials if it had none).
+  from a third of the run on). The last 3 trials run in full those of the model's top 3
+  configurations that have no full run; the answer is the better of the model's final choice
+  (trained after the trials if it had no full run) and the best full run.
 - ``--compare`` also tunes with full runs only, the same number of trials, and prints the final
   validation losses and the training steps each spent.
 - ``--autolrs`` also tunes a cosine schedule (AdamW) with full runs and then runs the per-stage
@@ -98,8 +99,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"default schedule ({describe(DEFAULT)}): validation loss {default.val_loss:.4f} after {default.steps} steps")
     print("proxy tuning (multi-fidelity, early stopping):", flush=True)
     proxy = tune_with_proxies(task, trials=args.trials, seed=args.seed, log=functools.partial(print, flush=True))
-    print(f"recommended {describe(proxy['recommended'])}: full-run validation loss {proxy['val_loss']:.4f}; "
-          f"{proxy['steps']} training steps spent (its full run included)")
+    print(f"answer {describe(proxy['recommended'])}: full-run validation loss {proxy['val_loss']:.4f}; "
+          f"{proxy['steps']} training steps spent (all full runs included)")
     out = {"task": task, "default": default, "proxy": proxy}
     if args.compare:
         print("full-run tuning:", flush=True)

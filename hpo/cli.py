@@ -332,7 +332,7 @@ def _demo_lr_schedule(args: argparse.Namespace, storage: str, study_name: str):
         log=functools.partial(print, flush=True),
     )
     report = write_report(result["tuner"].study, os.path.join(args.out, "lr_schedule"))
-    print(f"  {'lr_schedule':<14} recommendation's full run: validation loss {result['val_loss']:.4f} (default "
+    print(f"  {'lr_schedule':<14} answer's full run: validation loss {result['val_loss']:.4f} (default "
           f"{default.val_loss:.4f}); {result['steps']} training steps spent ({result['steps'] / task.steps:.1f} full "
           f"runs); report {report}")
     shown = {"steps spent": result["steps"], **result["recommended"]}

@@ -770,18 +770,21 @@ def tune_with_proxies(
     tenth, the forecast erred by ~25% on this task); a stopped trial is an observation at the step
     it reached. ``log`` receives one line per trial.
 
-    The last ``validate`` trials (all, if there are fewer) each run the current recommendation (:meth:`hpo.Tuner.recommend`,
-    the best posterior mean at full length) in full, unless a full run of it is already complete:
-    a model fitted mostly to short runs extrapolates to the full length, and a full run of its
-    choice either confirms it or moves the recommendation. These runs are not stopped early (a
-    stopped run answers nothing about the full length: one recommendation was stopped at step
-    120 three times in a row). The final recommendation is then trained in full only if no full
-    run of it is complete.
+    The last ``validate`` trials (all, if there are fewer) each run in full the best configuration
+    of the model's top ``validate`` (:meth:`hpo.Tuner.ranking`, by posterior mean at full length)
+    that has no full run yet, if there is one: a model fitted mostly to short runs extrapolates to
+    the full length, and short runs of this task favour larger rates than full ones, so its top
+    choices are checked where it matters. These runs are not stopped early (a stopped run answers
+    nothing about the full length: one recommendation was stopped at step 120 three times in a
+    row). The answer is the model's final choice, trained in full if no full run of it is
+    complete, or the best complete full run if that is better: a verified full run is not
+    traded for a prediction.
 
     Returns:
-        ``tuner``, ``recommended`` (the configuration, without ``steps``), ``val_loss`` (its full
-        run's validation loss), ``steps`` (training steps spent, that full run included) and
-        ``retrained`` (whether the recommendation was trained after the trials).
+        ``tuner``, ``recommended`` (the answer's configuration, without ``steps``), ``val_loss``
+        (its full run's validation loss), ``steps`` (training steps spent, any run after the
+        trials included) and ``retrained`` (whether the model's final choice was trained after the
+        trials).
     """
     _check_count("validate", validate, 0)
     T = task.steps
@@ -790,9 +793,10 @@ def tune_with_proxies(
     for i in range(trials):
         checking = False
         if i >= trials - validate and any(t.state == "complete" for t in tuner.trials):
-            recommended = _recommend(tuner)
-            checking = _full_run(tuner, T, recommended) is None
+            top = [c for c in _ranking(tuner)[:validate] if _full_run(tuner, T, c, ("complete", "fail")) is None]
+            checking = bool(top)
             if checking:
+                recommended = top[0]
                 tuner.enqueue({**recommended, "steps": T})
         trial = tuner.ask()
         # (Another process sharing the study may have taken the queued configuration.)
@@ -828,26 +832,32 @@ def tune_with_proxies(
             value = f"{told.value:.4f}" if told.value is not None else "-"
             log(f"  proxy trial {trial.number:>2}: {told.state:<8} {told.steps:>4} steps  {describe(params)} -> {value}"
                 + (f"  ({told.reason})" if told.reason and told.state != "complete" else ""))
-    recommended = _recommend(tuner)
+    recommended = _ranking(tuner)[0]
     done = _full_run(tuner, T, recommended)
     final = task.train(recommended) if done is None else None
+    val_loss = done.value if final is None else final.val_loss
+    full_runs = [t for t in tuner.trials if t.state == "complete" and t.params["steps"] == T]
+    best = min(full_runs, key=lambda t: t.value, default=None)
+    if best is not None and best.value < val_loss:  # a verified full run beats the model's choice
+        recommended, val_loss = {k: v for k, v in best.params.items() if k != "steps"}, best.value
     return {
-        "tuner": tuner, "recommended": recommended,
-        "val_loss": done.value if final is None else final.val_loss,
+        "tuner": tuner, "recommended": recommended, "val_loss": val_loss,
         "steps": tuner.total_steps + (0 if final is None else final.steps), "retrained": final is not None,
     }
 
 
-def _recommend(tuner: hpo.Tuner) -> dict[str, Any]:
-    """The tuner's recommendation without its fidelity ``steps``."""
-    return {k: v for k, v in tuner.recommend().items() if k != "steps"}
+def _ranking(tuner: hpo.Tuner) -> list[dict[str, Any]]:
+    """The tuner's ranking of the evaluated configurations (best first) without ``steps``."""
+    return [{k: v for k, v in c.items() if k != "steps"} for c in tuner.ranking()]
 
 
-def _full_run(tuner: hpo.Tuner, T: int, params: Mapping[str, Any]) -> hpo.Trial | None:
-    """A complete trial of ``params`` at the full length ``T``, or None. Floats match to 1e-9
-    relative: a recommendation is an evaluated configuration, decoded from the model's inputs."""
+def _full_run(
+    tuner: hpo.Tuner, T: int, params: Mapping[str, Any], states: tuple[str, ...] = ("complete",)
+) -> hpo.Trial | None:
+    """A trial of ``params`` at the full length ``T`` in one of ``states``, or None. Floats match
+    to 1e-9 relative: a ranked configuration is an evaluated one, decoded from the model's inputs."""
     for t in tuner.trials:
-        if t.state == "complete" and t.params["steps"] == T and all(
+        if t.state in states and t.params["steps"] == T and all(
             math.isclose(v, t.params[k], rel_tol=1e-9) if isinstance(v, float) else v == t.params[k]
             for k, v in params.items()
         ):

@@ -95,13 +95,13 @@ def test_lr_schedule_example_counts_steps_and_recommends_a_full_run(tmp_path):
     proxy, full, task = out["proxy"], out["full"], out["task"]
     trials = proxy["tuner"].trials
     assert len(trials) == 3 and len(full["tuner"].trials) == 3
-    # Steps: every proxy trial's reported length, plus the recommendation's full run if it had
-    # none among the trials (the last trials run the recommendation in full).
+    # Steps: every proxy trial's reported length, plus the model's final choice's full run if it
+    # had none among the trials (the last trials run the model's top choices in full).
     assert proxy["steps"] == sum(t.steps for t in trials) + (50 if proxy["retrained"] else 0)
     assert all(t.steps == t.params["steps"] for t in trials if t.state == "complete")
-    assert any(t.params["steps"] == 50 for t in trials)  # the recommendation checked in full
+    assert any(t.params["steps"] == 50 for t in trials)  # a top choice checked in full
     assert full["steps"] == 3 * 50
-    assert proxy["val_loss"] == task(proxy["recommended"])  # the recommendation's full run
+    assert proxy["val_loss"] == task(proxy["recommended"])  # the answer's full run
     assert (tmp_path / "index.html").exists()
 
 

@@ -135,19 +135,13 @@ def test_proxy_tuning_checks_its_recommendation_in_full_within_the_budget(task):
     out = tune_with_proxies(task, trials=5, seed=0, validate=2)
     trials = out["tuner"].trials
     assert len(trials) == 5
-    # The last two trials ran the recommendation of their time in full (or it had a full run):
-    # the final one has a complete full-length run, whose value is the answer, with no retraining.
+    # The last two trials ran the model's top configurations in full (those without a full run).
+    # The answer is the better of the model's final choice (trained after the trials only if it
+    # had no full run) and the best full run; its value is its own full run's.
     full = [t for t in trials if t.state == "complete" and t.params["steps"] == T]
     assert trials[3].params["steps"] == T and full
-    match = [
-        t for t in full
-        if all(t.params[k] == (pytest.approx(v, rel=1e-9) if isinstance(v, float) else v) for k, v in out["recommended"].items())
-    ]
-    if out["retrained"]:
-        assert not match and out["val_loss"] == task(out["recommended"])
-        assert out["steps"] == out["tuner"].total_steps + T
-    else:
-        assert out["val_loss"] == match[0].value and out["steps"] == out["tuner"].total_steps
+    assert out["val_loss"] == task(out["recommended"]) and out["val_loss"] <= min(t.value for t in full)
+    assert out["steps"] == out["tuner"].total_steps + (T if out["retrained"] else 0)
     with pytest.raises(hpo.HPOValueError, match="validate >= 0"):
         tune_with_proxies(task, trials=2, validate=-1)
 
