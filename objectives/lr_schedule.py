@@ -801,7 +801,7 @@ def tune_with_proxies(
         trial = tuner.ask()
         # (Another process sharing the study may have taken the queued configuration.)
         checking = checking and trial.params == {**recommended, "steps": T}
-        params = {k: v for k, v in trial.params.items() if k != "steps"}
+        params = _without_steps(trial.params)
         stop = {"reason": ""}
 
         def report(loss: float, step: int) -> None:
@@ -839,7 +839,7 @@ def tune_with_proxies(
     full_runs = [t for t in tuner.trials if t.state == "complete" and t.params["steps"] == T]
     best = min(full_runs, key=lambda t: t.value, default=None)
     if best is not None and best.value < val_loss:  # a verified full run beats the model's choice
-        recommended, val_loss = {k: v for k, v in best.params.items() if k != "steps"}, best.value
+        recommended, val_loss = _without_steps(best.params), best.value
     return {
         "tuner": tuner, "recommended": recommended, "val_loss": val_loss,
         "steps": tuner.total_steps + (0 if final is None else final.steps), "retrained": final is not None,
@@ -848,7 +848,12 @@ def tune_with_proxies(
 
 def _ranking(tuner: hpo.Tuner) -> list[dict[str, Any]]:
     """The tuner's ranking of the evaluated configurations (best first) without ``steps``."""
-    return [{k: v for k, v in c.items() if k != "steps"} for c in tuner.ranking()]
+    return [_without_steps(c) for c in tuner.ranking()]
+
+
+def _without_steps(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A configuration of :data:`SPACE`: ``params`` without the fidelity ``steps``."""
+    return {k: v for k, v in params.items() if k != "steps"}
 
 
 def _full_run(
