@@ -358,7 +358,7 @@ def _promotion(
     rest = [i for i in range(len(space)) if i != j]
     full = np.vstack([X[X[:, j] == top], X_pending[X_pending[:, j] == top]])[:, rest]
     for i in np.argsort(-Y[:, 0], kind="stable"):
-        if X[i, j] < top and not any(np.array_equal(X[i, rest], f) for f in full):
+        if X[i, j] < top and not (full == X[i, rest]).all(axis=1).any():
             x = X[i].copy()
             x[j] = top
             return x

@@ -836,8 +836,10 @@ def tune_with_proxies(
     done = _full_run(tuner, T, recommended)
     final = task.train(recommended) if done is None else None
     val_loss = done.value if final is None else final.val_loss
-    full_runs = [t for t in tuner.trials if t.state == "complete" and t.params["steps"] == T]
-    best = min(full_runs, key=lambda t: t.value, default=None)
+    try:
+        best = tuner.best_trial  # the best complete full run (a multi-fidelity study's best_trial)
+    except hpo.TrialStateError:
+        best = None
     if best is not None and best.value < val_loss:  # a verified full run beats the model's choice
         recommended, val_loss = _without_steps(best.params), best.value
     return {
