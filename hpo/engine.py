@@ -45,9 +45,10 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
+import numbers
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -484,6 +485,7 @@ def _optimize(
     incumbents: torch.Tensor | None = None,
     avoid: torch.Tensor | None = None,
     start_floor: float | None = None,
+    fixed: Mapping[int, float] | None = None,
     seed: int = 0,
 ) -> torch.Tensor:
     """Maximise ``acqf`` over the space; returns a ``1 x d``-dim Tensor of encoded values.
@@ -507,8 +509,14 @@ def _optimize(
     front and never reached the other (see the several-objectives note).
 
     ``start_floor`` (continuous spaces): see :func:`_starts`.
+
+    ``fixed`` (``{column: encoded value}``): columns held at these values (their bounds narrowed
+    to the value, so every start has it, and BoTorch's ``fixed_features``).
     """
+    fixed = dict(fixed or {})
     bounds = torch.as_tensor(space.bounds, dtype=torch.float64)
+    for j, v in fixed.items():
+        bounds[:, j] = v
     categorical = space.categorical_dims
     # Grids finer than _MAX_DISCRETE_VALUES are optimised as continuous and rounded afterwards:
     # BoTorch's discrete local search over them took ~27 s a step on the pressure-vessel problem
@@ -534,12 +542,13 @@ def _optimize(
             # BoTorch's default of 64 alternations cost ~30% more time for the same optimum on
             # the mixed benchmark problem (measured, see the core issue's note).
             options={"maxiter_alternating": 16},
+            fixed_features=fixed or None,
         )
         for start in [] if local is None else local:
-            fixed = {int(j): float(start[0, j]) for j in [*discrete, *categorical]}
+            held_here = {int(j): float(start[0, j]) for j in [*discrete, *categorical]} | fixed
             Xl, vl = optimize_acqf(
                 acqf, bounds=bounds, q=1, num_restarts=1, raw_samples=None,
-                batch_initial_conditions=start.unsqueeze(0), fixed_features=fixed, options={"maxiter": 200},
+                batch_initial_conditions=start.unsqueeze(0), fixed_features=held_here, options={"maxiter": 200},
             )
             if float(vl) > float(value):
                 X, value = Xl, vl
@@ -557,12 +566,13 @@ def _optimize(
             raw_samples=settings.raw_samples if starts is None else None,
             batch_initial_conditions=starts,
             options={"maxiter": 200},
+            fixed_features=fixed or None,
             return_best_only=False,
         )
         X = _best_new(X.detach().reshape(len(X), -1), values.detach().reshape(-1), space, avoid)
-    fine = {j: v for j, v in space.discrete_dims.items() if j not in discrete}
+    fine = {j: v for j, v in space.discrete_dims.items() if j not in discrete and j not in fixed}
     if fine and not relax:
-        X = _snap_to_grids(acqf, X.detach().reshape(1, -1), bounds, fine, held=[*discrete, *categorical])
+        X = _snap_to_grids(acqf, X.detach().reshape(1, -1), bounds, fine, held=[*discrete, *categorical, *fixed])
     return X.detach().reshape(1, -1)
 
 
@@ -646,6 +656,21 @@ def _snap_to_grids(
     return best
 
 
+def _check_fixed(space: SearchSpace, fixed: Mapping[int, float] | None) -> dict[int, float]:
+    """``fixed`` as ``{column: value}``, each a column of ``space`` with a finite value within its
+    bounds (as :meth:`SearchSpace.encode_columns` gives them); raises otherwise."""
+    out = {}
+    lo, hi = space.bounds
+    for j, v in (fixed or {}).items():
+        if isinstance(j, bool) or not isinstance(j, numbers.Integral) or not 0 <= j < len(space):
+            raise HPOValueError(f"`fixed` must map columns 0..{len(space) - 1} to values, but got column {j!r}.")
+        v = float(v)
+        if not lo[j] <= v <= hi[j]:
+            raise HPOValueError(f"`fixed` column {j} must lie in [{lo[j]}, {hi[j]}], but got {v}.")
+        out[int(j)] = v
+    return out
+
+
 def _check(space: SearchSpace, X, Y, C, X_pending):
     d = len(space)
     X = np.asarray(X, dtype=np.float64)
@@ -685,6 +710,7 @@ def suggest(
     cache: SurrogateCache | None = None,
     ref_point: np.ndarray | None = None,
     fidelity: Fidelity | None = None,
+    fixed: Mapping[int, float] | None = None,
 ) -> Suggestion:
     """Fit the surrogates and maximise the acquisition: the next point to evaluate.
 
@@ -704,11 +730,16 @@ def suggest(
             the front's range below its nadir).
         fidelity: The fidelity column, for multi-fidelity optimisation (one objective, no
             constraints; the acquisition is "mfkg").
+        fixed: ``{column: encoded value}`` (:meth:`SearchSpace.encode_columns`): columns held at
+            these values while the others are optimised, e.g. the fidelity at the full run's
+            (then "mfkg" is the knowledge gradient at full fidelity: its cost is the same
+            everywhere). A one-shot knowledge gradient holds its fantasy solutions there too.
 
     Returns:
         The :class:`Suggestion`.
     """
     X, Y, C, P = _check(space, X, Y, C, X_pending)
+    fixed = _check_fixed(space, fixed)
     m = Y.shape[1]
     name = settings.acquisition
     if fidelity is not None:
@@ -750,6 +781,8 @@ def suggest(
             if not feasible.any():
                 probe = _feasibility_probe(cmodel, space, settings, n=int(known.sum()))
                 if probe is not None:
+                    for j, v in fixed.items():  # the declaration is about the problem; the point obeys
+                        probe.x[j] = v
                     return probe
         noisy = noise_ratio(model) > settings.noise_threshold
         if name == "auto":
@@ -776,11 +809,11 @@ def suggest(
         x = _optimize(
             acqf, space, settings, relax=entry.one_shot, incumbents=incumbents,
             avoid=train_X if continuous and not noisy else None, start_floor=getattr(acqf, "start_floor", None),
-            seed=seed,
+            fixed=fixed, seed=seed,
         )
         x = torch.as_tensor(space.round(x.numpy()), dtype=torch.float64)
         if step.X_pending is not None:
-            x = _away_from_pending(None if entry.one_shot else acqf, x, space, step.X_pending, seed=seed)
+            x = _away_from_pending(None if entry.one_shot else acqf, x, space, step.X_pending, fixed=fixed, seed=seed)
     return Suggestion(x=x.numpy()[0], acquisition=name)
 
 
@@ -826,11 +859,13 @@ def rank(
 
 
 def _away_from_pending(
-    acqf: AcquisitionFunction | None, x: torch.Tensor, space: SearchSpace, X_pending: torch.Tensor, *, seed: int
+    acqf: AcquisitionFunction | None, x: torch.Tensor, space: SearchSpace, X_pending: torch.Tensor, *,
+    fixed: Mapping[int, float], seed: int,
 ) -> torch.Tensor:
     """``x`` (``1 x d``), unless it lies within ``MIN_DISTANCE`` of a pending point: then the best of
     512 scrambled-Sobol points that do not (by ``acqf``; for a one-shot acquisition such as KG,
-    whose inputs carry fantasy points, None: the one farthest from the pending points).
+    whose inputs carry fantasy points, None: the one farthest from the pending points), with the
+    ``fixed`` columns at their values.
 
     Where the acquisition is flat (late in a run, or far from the data) its maximiser can be the
     pending point itself, often a corner of the box; two workers would then train the same
@@ -840,7 +875,10 @@ def _away_from_pending(
     if space.unit_distance(x.numpy(), pending)[0] >= MIN_DISTANCE:
         return x
     sobol = qmc.Sobol(d=len(space), scramble=True, rng=np.random.default_rng([seed, 17]))
-    candidates = space.round(space.sample_unit(sobol.random(512)))
+    candidates = space.sample_unit(sobol.random(512))
+    for j, v in fixed.items():
+        candidates[:, j] = v
+    candidates = space.round(candidates)
     gaps = space.unit_distance(candidates, pending)
     candidates, gaps = candidates[gaps >= MIN_DISTANCE], gaps[gaps >= MIN_DISTANCE]
     if not len(candidates):

@@ -84,6 +84,9 @@ class OptunaSampler(BaseSampler):
             every fourth trial at the full one so the model sees how the two relate: the first
             a Sobol point, the later ones the best short run so far (:func:`_promotion`).
         fidelity_overhead: A trial's fixed cost besides its fidelity, in full runs.
+
+    A trial enqueued with some of the parameters (``study.enqueue_trial({"steps": 300})``,
+    :meth:`hpo.Tuner.enqueue`) has the others chosen with those held at their values.
     """
 
     def __init__(
@@ -165,8 +168,10 @@ class OptunaSampler(BaseSampler):
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
-        # An enqueued trial (Tuner.enqueue, study.enqueue_trial) takes its queued values: no model fit.
-        if not search_space or set(search_space) <= set(trial.system_attrs.get("fixed_params", {})):
+        # An enqueued trial (Tuner.enqueue, study.enqueue_trial) takes its queued values: no model
+        # fit. A partly enqueued one has the rest chosen with the queued values held.
+        queued = trial.system_attrs.get("fixed_params", {})
+        if not search_space or set(search_space) <= set(queued):
             return {}
         signs = _signs(study)
         ref_point = None
@@ -177,6 +182,7 @@ class OptunaSampler(BaseSampler):
                 )
             ref_point = signs * np.array(self._ref_point)
         space = SearchSpace.from_optuna(search_space)
+        fixed = space.encode_columns({k: v for k, v in queued.items() if k in search_space})
         # Reading the history, choosing and publishing happen under one lock, so a thread (n_jobs)
         # always sees the point another thread just chose as pending.
         # Processes sharing a storage have no common lock: two that read the history at the same
@@ -200,12 +206,14 @@ class OptunaSampler(BaseSampler):
                             promoted = _promotion(X, Y, X_pending, space, fidelity)
                             if promoted is not None:
                                 x, self.last_acquisition = promoted, "promotion"
+                    for j, v in fixed.items():
+                        x[j] = v
                 else:
                     cache = self._caches.setdefault((study._study_id, tuple(search_space.items())), SurrogateCache())
                     result = suggest(
                         space, X, Y, C=C, X_pending=X_pending, settings=self._settings,
                         seed=_derive_seed(self._seed, trial.number, *([attempt] if attempt else [])), cache=cache,
-                        ref_point=ref_point, fidelity=fidelity,
+                        ref_point=ref_point, fidelity=fidelity, fixed=fixed,
                     )
                     x, self.last_acquisition = result.x, result.acquisition
                     self._record_infeasibility(study, trial, space, result.infeasible, C)

@@ -289,10 +289,11 @@ class SearchSpace(Mapping[str, Param]):
         return self._names
 
     # Validation
-    def validate(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Check that ``params`` names exactly this space's parameters with values in their domains.
+    def validate(self, params: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+        """Check that ``params`` names exactly this space's parameters (with ``partial``, some of
+        them) with values in their domains.
 
-        Returns the values normalised to their canonical Python types.
+        Returns the values normalised to their canonical Python types, in the space's order.
         """
         if not isinstance(params, Mapping):
             raise HPOTypeError(f"params must be a mapping of names to values, but got {params!r}.")
@@ -300,15 +301,21 @@ class SearchSpace(Mapping[str, Param]):
         if unknown:
             raise HPOValueError(f"params must name only parameters of the space {list(self._names)}, but got {unknown}.")
         missing = [k for k in self._names if k not in params]
-        if missing:
+        if missing and not partial:
             raise HPOValueError(f"params must give every parameter of the space, but {missing} are missing.")
-        return {k: p._validate(k, params[k]) for k, p in self._params.items()}
+        return {k: p._validate(k, params[k]) for k, p in self._params.items() if k in params}
 
     # Encoding
     def encode(self, params: Mapping[str, Any]) -> np.ndarray:
         """Encode one configuration: returns a ``d``-dim float64 array (see the module docstring)."""
         values = self.validate(params)
         return np.array([p._encode(values[k]) for k, p in self._params.items()], dtype=np.float64)
+
+    def encode_columns(self, params: Mapping[str, Any]) -> dict[int, float]:
+        """Encode some of the parameters: ``{column index: encoded value}`` for those ``params``
+        names (e.g. the parameters held fixed while the others are optimised)."""
+        values = self.validate(params, partial=True)
+        return {i: p._encode(values[k]) for i, (k, p) in enumerate(self._params.items()) if k in values}
 
     def encode_many(self, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Encode ``n`` configurations: returns an ``n x d`` float64 array."""

@@ -383,10 +383,14 @@ class Tuner:
 
         Queued configurations are handed out first, in order, to whichever process asks next
         (the queue is stored in the study, as Optuna's ``enqueue_trial``); the model then sees
-        their results like any other. ``params`` must name every parameter of the space with a
-        value in its domain.
+        their results like any other. ``params`` names parameters of the space with values in
+        their domains; if some are left out, the ask chooses them with the given ones held (e.g.
+        ``enqueue({"steps": 300})`` in a multi-fidelity study: the best configuration to run in
+        full, by the knowledge gradient at full fidelity).
         """
-        values = self._space.validate(params)
+        values = self._space.validate(params, partial=True)
+        if not values:
+            raise HPOValueError(f"enqueue() needs at least one parameter of the space {list(self._space)}, but got {{}}.")
         self._study.enqueue_trial(values)
 
     def _ask_one(self) -> Trial:

@@ -218,6 +218,49 @@ def test_starts_of_a_floored_log_acquisition_include_the_best_raw_points(seed):
     assert few.shape == (7, 1, 2) and len(torch.unique(few.reshape(7, 2), dim=0)) == 7
 
 
+class _Ridge(torch.nn.Module):
+    """An acquisition on (a, b, k) in [0, 1]^2 x {p, q} whose best ``a`` moves with ``b``:
+    ``-(a - 0.2 - 0.6 b)^2 - 0.5 (b - 0.9)^2 - 0.3 [k = p]``, largest at (0.74, 0.9, q)."""
+
+    def forward(self, X):
+        a, b = X[..., 0, 0], X[..., 0, 1]
+        value = -((a - 0.2 - 0.6 * b) ** 2) - 0.5 * (b - 0.9) ** 2
+        return value if X.shape[-1] == 2 else value - 0.3 * (X[..., 0, 2] < 0.5).to(X.dtype)
+
+
+RIDGE = SearchSpace({"a": hpo.Float(0.0, 1.0), "b": hpo.Float(0.0, 1.0), "k": hpo.Categorical(["p", "q"])})
+
+
+@pytest.mark.parametrize("fixed, expected", [
+    ({}, (0.74, 0.9, 1.0)),
+    ({1: 0.25}, (0.35, 0.25)),  # without the categorical column: the continuous branch
+    ({1: 0.25}, (0.35, 0.25, 1.0)),  # a = 0.2 + 0.6 b on the slice b = 0.25
+    ({2: 0.0}, (0.74, 0.9, 0.0)),  # the worse category held
+    ({0: 0.1, 2: 0.0}, (0.1, 0.78 / 1.72, 0.0)),  # d/db = 0.78 - 1.72 b on the slice a = 0.1
+])
+def test_fixed_columns_are_held_and_the_rest_maximise_the_acquisition_on_that_slice(fixed, expected):
+    """``_optimize(fixed=...)`` returns the maximiser over the slice, also when the best observed
+    point (an incumbent start) lies off it."""
+    settings = engine.Settings(num_restarts=8, raw_samples=256)
+    incumbents = torch.tensor([[0.74, 0.9, 1.0]], dtype=torch.float64)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        space = RIDGE if len(expected) == 3 else SearchSpace({k: RIDGE[k] for k in ("a", "b")})
+        x = engine._optimize(_Ridge(), space, settings, incumbents=incumbents[:, : len(expected)], fixed=fixed, seed=0)
+    assert x.shape == (1, len(expected))
+    for j, v in fixed.items():
+        assert float(x[0, j]) == v
+    np.testing.assert_allclose(x[0].numpy(), expected, atol=2e-3)
+
+
+def test_fixed_columns_outside_the_space_are_rejected_naming_the_rule():
+    X, Y = np.array([[0.1], [0.5], [0.9]]), np.array([[0.0], [1.0], [0.0]])
+    with pytest.raises(hpo.HPOValueError, match=r"columns 0..0 .* column 3"):
+        engine.suggest(LINE, X, Y, fixed={3: 0.0})
+    with pytest.raises(hpo.HPOValueError, match=r"column 0 must lie in \[0.0, 1.0\], but got 2.0"):
+        engine.suggest(LINE, X, Y, fixed={0: 2.0})
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("avoid, expected", [(None, 0.3), ([[0.3]], 0.8), ([[0.3], [0.8]], 0.3)])
 def test_a_noise_free_step_takes_the_best_optimum_that_repeats_no_observation(avoid, expected, seed):

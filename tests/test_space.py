@@ -193,6 +193,17 @@ def test_validate_rejects_unknown_missing_and_out_of_domain():
         space.encode({"x": 0.5, "k": 1, "c": "q"})
 
 
+def test_encode_columns_encodes_some_parameters_by_column_and_checks_them():
+    space = SearchSpace({"x": hpo.Float(0, 1), "lr": hpo.Float(1e-4, 1.0, log=True), "c": hpo.Categorical(["a", "b"])})
+    full = space.encode({"x": 0.25, "lr": 1e-2, "c": "b"})
+    assert space.encode_columns({"c": "b", "lr": 1e-2}) == {1: full[1], 2: full[2]} == {1: math.log(1e-2), 2: 1.0}
+    assert space.encode_columns({}) == {}
+    with pytest.raises(hpo.HPOValueError, match=r"\['z'\]"):
+        space.encode_columns({"z": 1})
+    with pytest.raises(hpo.HPOValueError, match="lr=2"):
+        space.encode_columns({"lr": 2.0})
+
+
 def test_unit_distance_scales_every_column_by_its_width():
     space = hpo.SearchSpace({"a": hpo.Float(0.0, 10.0), "b": hpo.Float(-1.0, 1.0)})
     X = np.array([[5.0, 0.0], [0.0, -1.0]])

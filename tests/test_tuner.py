@@ -316,11 +316,40 @@ def test_enqueued_configurations_are_asked_first_in_order_and_checked():
     tuner.tell(second, 0.5)
     with pytest.raises(hpo.HPOValueError, match="x"):
         tuner.enqueue({"x": 2.0, "k": "a"})
-    with pytest.raises(hpo.HPOValueError, match="missing"):
-        tuner.enqueue({"x": 0.5})
+    with pytest.raises(hpo.HPOValueError, match="at least one parameter"):
+        tuner.enqueue({})
+    with pytest.raises(hpo.HPOValueError, match="only parameters of the space"):
+        tuner.enqueue({"y": 0.5})
     third = tuner.ask()  # the bad calls queued nothing: the sampler chooses
     assert third.params not in (first.params, second.params) and 0.0 <= third.params["x"] <= 1.0
     assert [t.number for t in tuner.trials] == [0, 1, 2]
+
+
+def test_a_partly_enqueued_trial_holds_the_given_values_and_chooses_the_rest(monkeypatch):
+    """In the design, the queued parameters are held and the others are the design's point (as
+    without the queue); after it, the model step optimises the others with the queued ones held
+    (engine test: the choice is the acquisition's maximiser on that slice)."""
+    space = {"x": hpo.Float(0.0, 1.0), "y": hpo.Float(0.0, 1.0), "k": hpo.Categorical(["a", "b"])}
+    plain, held = hpo.Tuner(space, seed=3, n_startup=5), hpo.Tuner(space, seed=3, n_startup=5)
+    held.enqueue({"y": 0.2, "k": "b"})
+    a, b = plain.ask(), held.ask()
+    assert b.params == {"x": a.params["x"], "y": 0.2, "k": "b"}
+    held.tell(b, 0.0)
+    for _ in range(5):
+        trial = held.ask()
+        held.tell(trial, (trial.params["x"] - trial.params["y"]) ** 2)
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["fixed"])
+        return suggest(*args, **kwargs)
+
+    suggest = hpo.optuna.suggest
+    monkeypatch.setattr(hpo.optuna, "suggest", spy)
+    held.enqueue({"y": 0.2, "k": "b"})
+    trial = held.ask()
+    assert seen == [{1: 0.2, 2: 1.0}] and trial.params["y"] == 0.2 and trial.params["k"] == "b"
+    assert held._sampler.last_acquisition == "ei"
 
 
 def test_an_enqueued_trial_costs_no_model_fit(monkeypatch):
