@@ -8,9 +8,11 @@ or constant with a cooldown; peak rate, warmup and final fractions, AdamW or SGD
   run is the same schedule compressed into ``steps``. hpo models (schedule, length) jointly and
   picks both by cost-aware multi-fidelity knowledge gradient. Full-length trials report their
   validation loss every 10 steps, and one whose forecast at ``T`` is hopeless stops early (checked
-  from a third of the run on). The last 3 trials run in full those of the model's top 3
-  configurations that have no full run; the answer is the better of the model's final choice
-  (trained after the trials if it had no full run) and the best full run.
+  from a third of the run on). The last 3 trials are full runs: the model's best configuration
+  without one, then twice the knowledge gradient's choice at full length; the answer is the
+  better of the model's final choice (trained after the trials if it had no full run and the
+  budget allows) and the best full run. ``--budget`` bounds the training steps (default: a third
+  of ``--trials`` full runs); trials that could overdraw it run at the shortest length.
 - ``--compare`` also tunes with full runs only, the same number of trials, and prints the final
   validation losses and the training steps each spent.
 - ``--autolrs`` also tunes a cosine schedule (AdamW) with full runs and then runs the per-stage
@@ -86,6 +88,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--trials", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=300, help="T, the full run's length")
+    parser.add_argument("--budget", type=int, default=None,
+                        help="training steps proxy tuning may spend (default: a third of the trials' full runs)")
     parser.add_argument("--compare", action="store_true", help="also tune with full runs only")
     parser.add_argument("--autolrs", action="store_true", help="also find a per-stage schedule on the fly")
     parser.add_argument("--forecast", action="store_true", help="measure the forecast of AutoLRS's probes instead")
@@ -98,7 +102,9 @@ def main(argv: list[str] | None = None) -> dict:
     default = task.train(DEFAULT)
     print(f"default schedule ({describe(DEFAULT)}): validation loss {default.val_loss:.4f} after {default.steps} steps")
     print("proxy tuning (multi-fidelity, early stopping):", flush=True)
-    proxy = tune_with_proxies(task, trials=args.trials, seed=args.seed, log=functools.partial(print, flush=True))
+    proxy = tune_with_proxies(
+        task, trials=args.trials, seed=args.seed, budget=args.budget, log=functools.partial(print, flush=True)
+    )
     print(f"answer {describe(proxy['recommended'])}: full-run validation loss {proxy['val_loss']:.4f}; "
           f"{proxy['steps']} training steps spent (all full runs included)")
     out = {"task": task, "default": default, "proxy": proxy}

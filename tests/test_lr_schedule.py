@@ -135,15 +135,42 @@ def test_proxy_tuning_checks_its_recommendation_in_full_within_the_budget(task):
     out = tune_with_proxies(task, trials=5, seed=0, validate=2)
     trials = out["tuner"].trials
     assert len(trials) == 5
-    # The last two trials ran the model's top configurations in full (those without a full run).
-    # The answer is the better of the model's final choice (trained after the trials only if it
+    # The last two trials are full runs: the model's best configuration without one, then the
+    # knowledge gradient's choice at full length. The answer is the better of the model's final choice (trained after the trials only if it
     # had no full run) and the best full run; its value is its own full run's.
     full = [t for t in trials if t.state == "complete" and t.params["steps"] == T]
     assert trials[3].params["steps"] == T and full
     assert out["val_loss"] == task(out["recommended"]) and out["val_loss"] <= min(t.value for t in full)
     assert out["steps"] == out["tuner"].total_steps + (T if out["retrained"] else 0)
+    assert out["steps"] <= 5 * T // 3  # the default budget: a third of the trials' full runs
     with pytest.raises(hpo.HPOValueError, match="validate >= 0"):
         tune_with_proxies(task, trials=2, validate=-1)
+    with pytest.raises(hpo.HPOValueError, match="budget >= 10"):
+        tune_with_proxies(task, trials=2, budget=9)
+
+
+def test_proxy_tuning_holds_runs_short_when_a_free_choice_could_overdraw_its_budget(task, monkeypatch):
+    """Budget 3.5 full runs, 8 trials, 2 checks. Trial 3 (the design's full run) fits beside the
+    two checks (0.3 + 1 + 2 full runs); after it a free choice (up to a full run) and the checks
+    would not (1.3 + 1 + 2), so trials 4 and 5 are held at the shortest length (queued with
+    ``steps`` alone); the two checks fit exactly, and the final choice is not trained after them
+    (it would overdraw)."""
+    T = task.steps
+    queued, enqueue = [], hpo.Tuner.enqueue
+
+    def spy(tuner, params):
+        queued.append(dict(params))
+        enqueue(tuner, params)
+
+    monkeypatch.setattr(hpo.Tuner, "enqueue", spy)
+    out = tune_with_proxies(task, trials=8, seed=0, validate=2, budget=7 * T // 2)
+    steps = [t.params["steps"] for t in out["tuner"].trials]
+    assert steps == [T // 10] * 3 + [T] + [T // 10] * 2 + [T, T]
+    # The checks: the model's best configuration without a full run, then any at full length.
+    assert queued[:2] == [{"steps": T // 10}] * 2 and len(queued[2]) == 6 and queued[2]["steps"] == T
+    assert queued[3:] == [{"steps": T}]
+    assert out["steps"] == 7 * T // 2 and not out["retrained"]
+    assert out["val_loss"] == min(t.value for t in out["tuner"].trials if t.params["steps"] == T and t.value is not None)
 
 
 def test_a_compressed_run_is_the_schedule_over_its_own_length(task):
