@@ -202,7 +202,8 @@ class OptunaSampler(BaseSampler):
                     if fidelity is not None:
                         j = fidelity.column
                         x[j] = space.bounds[1 if trial.number % 4 == 3 else 0, j]
-                        if trial.number % 4 == 3 and trial.number > 3:
+                        # (A promotion is a full run: not where the queue holds the fidelity.)
+                        if trial.number % 4 == 3 and trial.number > 3 and j not in fixed:
                             promoted = _promotion(X, Y, X_pending, space, fidelity)
                             if promoted is not None:
                                 x, self.last_acquisition = promoted, "promotion"

@@ -193,6 +193,14 @@ def test_the_design_promotes_the_best_short_run_from_its_second_full_run_on():
     assert trials[3].params["x"] not in [t.params["x"] for t in trials[:3]]  # the first: a Sobol point
     best_short = min((t for t in trials[:7] if t.params["steps"] == 10), key=lambda t: t.value)
     assert trials[7].params["x"] == best_short.params["x"]  # the second: the best short run, in full
+    # With the length held short by the queue, trial 7 is the design's own point at that length.
+    held = hpo.Tuner(SPACE, fidelity="steps", seed=0, n_startup=8)
+    for t in trials[:7]:
+        held.enqueue(t.params)
+        held.tell(held.ask(), t.value)
+    held.enqueue({"steps": 10})
+    design = held.ask().params
+    assert design["steps"] == 10 and design["x"] not in [t.params["x"] for t in trials]
 
 
 def test_promotion_skips_configurations_with_a_full_run_or_a_pending_one():
