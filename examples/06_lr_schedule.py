@@ -12,7 +12,8 @@ or constant with a cooldown; peak rate, warmup and final fractions, AdamW or SGD
   without one, then twice the knowledge gradient's choice at full length; the answer is the
   better of the model's final choice (trained after the trials if it had no full run and the
   budget allows) and the best full run. ``--budget`` bounds the training steps (default: a third
-  of ``--trials`` full runs); trials that could overdraw it run at the shortest length.
+  of ``--trials`` full runs); a trial that could overdraw it is asked for a length within what
+  is left.
 - ``--compare`` also tunes with full runs only, the same number of trials, and prints the final
   validation losses and the training steps each spent.
 - ``--autolrs`` also tunes a cosine schedule (AdamW) with full runs and then runs the per-stage

@@ -78,6 +78,7 @@ __all__ = [
     "ACQUISITIONS",
     "AUTO_CONSTRAINED",
     "suggest",
+    "column_limits",
     "initial_design",
     "default_n_startup",
     "MIN_DISTANCE",
@@ -485,7 +486,7 @@ def _optimize(
     incumbents: torch.Tensor | None = None,
     avoid: torch.Tensor | None = None,
     start_floor: float | None = None,
-    fixed: Mapping[int, float] | None = None,
+    limits: Mapping[int, tuple[float, float]] | None = None,
     seed: int = 0,
 ) -> torch.Tensor:
     """Maximise ``acqf`` over the space; returns a ``1 x d``-dim Tensor of encoded values.
@@ -510,18 +511,21 @@ def _optimize(
 
     ``start_floor`` (continuous spaces): see :func:`_starts`.
 
-    ``fixed`` (``{column: encoded value}``): columns held at these values (their bounds narrowed
-    to the value, so every start has it, and BoTorch's ``fixed_features``).
+    ``limits`` (:func:`column_limits`): columns kept within ``[low, high]`` (their bounds and
+    grids narrowed, so every start lies within); a column with ``low == high`` is held at that
+    value (BoTorch's ``fixed_features``).
     """
-    fixed = dict(fixed or {})
+    limits = dict(limits or {})
     bounds = torch.as_tensor(space.bounds, dtype=torch.float64)
-    for j, v in fixed.items():
-        bounds[:, j] = v
+    for j, (low, high) in limits.items():
+        bounds[0, j], bounds[1, j] = low, high
     categorical = space.categorical_dims
+    grids = {j: [v for v in values if bounds[0, j] <= v <= bounds[1, j]] for j, values in space.discrete_dims.items()}
+    fixed = {j: low for j, (low, high) in limits.items() if low == high}
     # Grids finer than _MAX_DISCRETE_VALUES are optimised as continuous and rounded afterwards:
     # BoTorch's discrete local search over them took ~27 s a step on the pressure-vessel problem
     # (two 161-value grids, four constraints) against ~1 s relaxed (see the KG/CONFIG issue's note).
-    discrete = {j: v for j, v in space.discrete_dims.items() if len(v) <= _MAX_DISCRETE_VALUES}
+    discrete = {j: v for j, v in grids.items() if len(v) <= _MAX_DISCRETE_VALUES and j not in fixed}
     local = None
     if incumbents is not None and len(incumbents) and not relax:
         generator = torch.Generator().manual_seed(seed)
@@ -570,7 +574,7 @@ def _optimize(
             return_best_only=False,
         )
         X = _best_new(X.detach().reshape(len(X), -1), values.detach().reshape(-1), space, avoid)
-    fine = {j: v for j, v in space.discrete_dims.items() if j not in discrete and j not in fixed}
+    fine = {j: v for j, v in grids.items() if j not in discrete and j not in fixed}
     if fine and not relax:
         X = _snap_to_grids(acqf, X.detach().reshape(1, -1), bounds, fine, held=[*discrete, *categorical, *fixed])
     return X.detach().reshape(1, -1)
@@ -656,18 +660,28 @@ def _snap_to_grids(
     return best
 
 
-def _check_fixed(space: SearchSpace, fixed: Mapping[int, float] | None) -> dict[int, float]:
-    """``fixed`` as ``{column: value}``, each a column of ``space`` with a finite value within its
-    bounds (as :meth:`SearchSpace.encode_columns` gives them); raises otherwise."""
+def column_limits(space: SearchSpace, ranges: Mapping[int, tuple[float, float]] | None) -> dict[int, tuple[float, float]]:
+    """Checked ranges of encoded columns, ``{column: (low, high)}`` (``low == high`` holds the
+    column at that value), for :func:`suggest`'s ``limits``: each column of ``space``, ``low <=
+    high`` within its bounds, a categorical column held at one choice; on a grid, the range
+    narrowed to the grid values it contains (at least one). Raises naming the rule otherwise."""
     out = {}
     lo, hi = space.bounds
-    for j, v in (fixed or {}).items():
+    grids = space.discrete_dims
+    for j, pair in (ranges or {}).items():
         if isinstance(j, bool) or not isinstance(j, numbers.Integral) or not 0 <= j < len(space):
-            raise HPOValueError(f"`fixed` must map columns 0..{len(space) - 1} to values, but got column {j!r}.")
-        v = float(v)
-        if not lo[j] <= v <= hi[j]:
-            raise HPOValueError(f"`fixed` column {j} must lie in [{lo[j]}, {hi[j]}], but got {v}.")
-        out[int(j)] = v
+            raise HPOValueError(f"`limits` must map columns 0..{len(space) - 1} to ranges, but got column {j!r}.")
+        low, high = (float(v) for v in pair)
+        if not lo[j] <= low <= high <= hi[j]:
+            raise HPOValueError(f"`limits` column {j} must be low <= high within [{lo[j]}, {hi[j]}], but got ({low}, {high}).")
+        if j in space.categorical_dims and low != high:
+            raise HPOValueError(f"`limits` can only hold the categorical column {j} at one choice, but got ({low}, {high}).")
+        if j in grids:
+            inside = [v for v in grids[j] if low - 1e-9 <= v <= high + 1e-9]
+            if not inside:
+                raise HPOValueError(f"`limits` column {j} must contain a value of its grid, but got ({low}, {high}).")
+            low, high = inside[0], inside[-1]
+        out[int(j)] = (low, high)
     return out
 
 
@@ -710,7 +724,7 @@ def suggest(
     cache: SurrogateCache | None = None,
     ref_point: np.ndarray | None = None,
     fidelity: Fidelity | None = None,
-    fixed: Mapping[int, float] | None = None,
+    limits: Mapping[int, tuple[float, float]] | None = None,
 ) -> Suggestion:
     """Fit the surrogates and maximise the acquisition: the next point to evaluate.
 
@@ -730,16 +744,17 @@ def suggest(
             the front's range below its nadir).
         fidelity: The fidelity column, for multi-fidelity optimisation (one objective, no
             constraints; the acquisition is "mfkg").
-        fixed: ``{column: encoded value}`` (:meth:`SearchSpace.encode_columns`): columns held at
-            these values while the others are optimised, e.g. the fidelity at the full run's
-            (then "mfkg" is the knowledge gradient at full fidelity: its cost is the same
-            everywhere). A one-shot knowledge gradient holds its fantasy solutions there too.
+        limits: ``{column: (low, high)}`` of encoded values (:func:`column_limits`): columns kept
+            within these ranges while the rest is optimised freely; ``low == high`` holds a
+            column at a value, e.g. the fidelity at the full run's (then "mfkg" is the knowledge
+            gradient at full fidelity: its cost is the same everywhere). A one-shot knowledge
+            gradient keeps its fantasy solutions there too.
 
     Returns:
         The :class:`Suggestion`.
     """
     X, Y, C, P = _check(space, X, Y, C, X_pending)
-    fixed = _check_fixed(space, fixed)
+    limits = column_limits(space, limits)
     m = Y.shape[1]
     name = settings.acquisition
     if fidelity is not None:
@@ -781,8 +796,8 @@ def suggest(
             if not feasible.any():
                 probe = _feasibility_probe(cmodel, space, settings, n=int(known.sum()))
                 if probe is not None:
-                    for j, v in fixed.items():  # the declaration is about the problem; the point obeys
-                        probe.x[j] = v
+                    for j, (low, high) in limits.items():  # the declaration is about the problem; the point obeys
+                        probe.x[j] = min(max(probe.x[j], low), high)
                     return probe
         noisy = noise_ratio(model) > settings.noise_threshold
         if name == "auto":
@@ -809,11 +824,11 @@ def suggest(
         x = _optimize(
             acqf, space, settings, relax=entry.one_shot, incumbents=incumbents,
             avoid=train_X if continuous and not noisy else None, start_floor=getattr(acqf, "start_floor", None),
-            fixed=fixed, seed=seed,
+            limits=limits, seed=seed,
         )
         x = torch.as_tensor(space.round(x.numpy()), dtype=torch.float64)
         if step.X_pending is not None:
-            x = _away_from_pending(None if entry.one_shot else acqf, x, space, step.X_pending, fixed=fixed, seed=seed)
+            x = _away_from_pending(None if entry.one_shot else acqf, x, space, step.X_pending, limits=limits, seed=seed)
     return Suggestion(x=x.numpy()[0], acquisition=name)
 
 
@@ -860,12 +875,12 @@ def rank(
 
 def _away_from_pending(
     acqf: AcquisitionFunction | None, x: torch.Tensor, space: SearchSpace, X_pending: torch.Tensor, *,
-    fixed: Mapping[int, float], seed: int,
+    limits: Mapping[int, tuple[float, float]], seed: int,
 ) -> torch.Tensor:
     """``x`` (``1 x d``), unless it lies within ``MIN_DISTANCE`` of a pending point: then the best of
     512 scrambled-Sobol points that do not (by ``acqf``; for a one-shot acquisition such as KG,
-    whose inputs carry fantasy points, None: the one farthest from the pending points), with the
-    ``fixed`` columns at their values.
+    whose inputs carry fantasy points, None: the one farthest from the pending points), within the
+    ``limits``.
 
     Where the acquisition is flat (late in a run, or far from the data) its maximiser can be the
     pending point itself, often a corner of the box; two workers would then train the same
@@ -876,8 +891,10 @@ def _away_from_pending(
         return x
     sobol = qmc.Sobol(d=len(space), scramble=True, rng=np.random.default_rng([seed, 17]))
     candidates = space.sample_unit(sobol.random(512))
-    for j, v in fixed.items():
-        candidates[:, j] = v
+    lo, hi = space.bounds
+    for j, (low, high) in limits.items():  # the Sobol points' column mapped into its range
+        share = (candidates[:, j] - lo[j]) / (hi[j] - lo[j]) if hi[j] > lo[j] else 0.0
+        candidates[:, j] = low + share * (high - low)
     candidates = space.round(candidates)
     gaps = space.unit_distance(candidates, pending)
     candidates, gaps = candidates[gaps >= MIN_DISTANCE], gaps[gaps >= MIN_DISTANCE]

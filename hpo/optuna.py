@@ -29,7 +29,7 @@ import math
 import threading
 import warnings
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -40,16 +40,18 @@ from optuna.search_space import IntersectionSearchSpace
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from hpo.engine import MIN_DISTANCE, Fidelity, Settings, default_n_startup, initial_design, suggest
+from hpo.engine import MIN_DISTANCE, Fidelity, Settings, column_limits, default_n_startup, initial_design, suggest
 from hpo.errors import HPOValueError, HPOWarning
 from hpo.space import SearchSpace
 from hpo.surrogate import SurrogateCache
 
-__all__ = ["OptunaSampler", "INFEASIBLE_KEY"]
+__all__ = ["OptunaSampler", "INFEASIBLE_KEY", "WITHIN_KEY"]
 
 # Relative params are published on the running trial so other processes see them as pending.
 _PENDING_KEY = "hpo:relative_params"
 INFEASIBLE_KEY = "hpo:infeasible"
+# An enqueued trial's user attribute: {parameter: [low, high]}, ranges its ask keeps within.
+WITHIN_KEY = "hpo:within"
 _MAX_REDRAWS = 2
 
 
@@ -86,7 +88,9 @@ class OptunaSampler(BaseSampler):
         fidelity_overhead: A trial's fixed cost besides its fidelity, in full runs.
 
     A trial enqueued with some of the parameters (``study.enqueue_trial({"steps": 300})``,
-    :meth:`hpo.Tuner.enqueue`) has the others chosen with those held at their values.
+    :meth:`hpo.Tuner.enqueue`) has the others chosen with those held at their values; one
+    enqueued with ranges (:meth:`hpo.Tuner.enqueue`'s ``within``, stored in the trial's user
+    attribute ``WITHIN_KEY``) has those parameters chosen within them.
     """
 
     def __init__(
@@ -182,7 +186,7 @@ class OptunaSampler(BaseSampler):
                 )
             ref_point = signs * np.array(self._ref_point)
         space = SearchSpace.from_optuna(search_space)
-        fixed = space.encode_columns({k: v for k, v in queued.items() if k in search_space})
+        limits = _queued_limits(space, queued, trial.user_attrs.get(WITHIN_KEY) or {})
         # Reading the history, choosing and publishing happen under one lock, so a thread (n_jobs)
         # always sees the point another thread just chose as pending.
         # Processes sharing a storage have no common lock: two that read the history at the same
@@ -202,19 +206,19 @@ class OptunaSampler(BaseSampler):
                     if fidelity is not None:
                         j = fidelity.column
                         x[j] = space.bounds[1 if trial.number % 4 == 3 else 0, j]
-                        # (A promotion is a full run: not where the queue holds the fidelity.)
-                        if trial.number % 4 == 3 and trial.number > 3 and j not in fixed:
+                        # (A promotion is a full run: not where the queue limits the fidelity.)
+                        if trial.number % 4 == 3 and trial.number > 3 and j not in limits:
                             promoted = _promotion(X, Y, X_pending, space, fidelity)
                             if promoted is not None:
                                 x, self.last_acquisition = promoted, "promotion"
-                    for j, v in fixed.items():
-                        x[j] = v
+                    for j, (low, high) in limits.items():  # the design's point, within the queue's limits
+                        x[j] = min(max(x[j], low), high)
                 else:
                     cache = self._caches.setdefault((study._study_id, tuple(search_space.items())), SurrogateCache())
                     result = suggest(
                         space, X, Y, C=C, X_pending=X_pending, settings=self._settings,
                         seed=_derive_seed(self._seed, trial.number, *([attempt] if attempt else [])), cache=cache,
-                        ref_point=ref_point, fidelity=fidelity, fixed=fixed,
+                        ref_point=ref_point, fidelity=fidelity, limits=limits,
                     )
                     x, self.last_acquisition = result.x, result.acquisition
                     self._record_infeasibility(study, trial, space, result.infeasible, C)
@@ -342,6 +346,14 @@ def _encoded(trial: FrozenTrial, space: SearchSpace) -> np.ndarray | None:
         return space.encode({k: params[k] for k in space})
     except HPOValueError:
         return None
+
+
+def _queued_limits(space: SearchSpace, queued: Mapping[str, Any], within: Mapping[str, Sequence]) -> dict:
+    """:func:`hpo.engine.column_limits` of a trial's queued values (held) and ranges (``within``,
+    ``{name: [low, high]}``), parameters outside ``space`` left out."""
+    ranges = space.encode_ranges({k: pair for k, pair in within.items() if k in space and k not in queued})
+    held = space.encode_columns({k: v for k, v in queued.items() if k in space})
+    return column_limits(space, ranges | {j: (v, v) for j, v in held.items()})
 
 
 def _promotion(

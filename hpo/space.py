@@ -317,6 +317,13 @@ class SearchSpace(Mapping[str, Param]):
         values = self.validate(params, partial=True)
         return {i: p._encode(values[k]) for i, (k, p) in enumerate(self._params.items()) if k in values}
 
+    def encode_ranges(self, ranges: Mapping[str, Sequence[Any]]) -> dict[int, tuple[float, float]]:
+        """Encode ``(low, high)`` pairs of some parameters: ``{column index: (low, high)}``
+        encoded (both ends checked as values of their parameter; the order is kept)."""
+        lows = self.encode_columns({k: pair[0] for k, pair in ranges.items()})
+        highs = self.encode_columns({k: pair[1] for k, pair in ranges.items()})
+        return {j: (lows[j], highs[j]) for j in lows}
+
     def encode_many(self, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Encode ``n`` configurations: returns an ``n x d`` float64 array."""
         return np.array([self.encode(c) for c in configs], dtype=np.float64).reshape(len(configs), len(self))

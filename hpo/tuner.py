@@ -31,9 +31,9 @@ from optuna.trial import FrozenTrial, TrialState
 from hpo.proxy import MIN_POINTS, should_stop
 from hpo.errors import DivergedError, HPOTypeError, HPOValueError, StorageError, TrialStateError
 from acquisitions.pareto import non_dominated
-from hpo.engine import Fidelity, rank
-from hpo.optuna import INFEASIBLE_KEY, OptunaSampler, _constraint_order, _signs
-from hpo.space import Param, SearchSpace, as_search_space
+from hpo.engine import Fidelity, column_limits, rank
+from hpo.optuna import INFEASIBLE_KEY, WITHIN_KEY, OptunaSampler, _constraint_order, _signs
+from hpo.space import Categorical, Param, SearchSpace, as_search_space
 
 __all__ = ["Tuner", "Trial"]
 
@@ -378,7 +378,9 @@ class Tuner:
             raise HPOValueError(f"`n >= 1` must hold for ask(n), but got n={n!r}.")
         return [self._ask_one() for _ in range(int(n))]
 
-    def enqueue(self, params: Mapping[str, Any]) -> None:
+    def enqueue(
+        self, params: Mapping[str, Any] | None = None, *, within: Mapping[str, tuple[Any, Any]] | None = None
+    ) -> None:
         """Have a coming ``ask()`` return ``params`` (e.g. a known default, to start from it).
 
         Queued configurations are handed out first, in order, to whichever process asks next
@@ -386,12 +388,32 @@ class Tuner:
         their results like any other. ``params`` names parameters of the space with values in
         their domains; if some are left out, the ask chooses them with the given ones held (e.g.
         ``enqueue({"steps": 300})`` in a multi-fidelity study: the best configuration to run in
-        full, by the knowledge gradient at full fidelity).
+        full, by the knowledge gradient at full fidelity). ``within`` gives ``(low, high)``
+        ranges of numeric parameters the ask keeps to (e.g. ``within={"steps": (30, 120)}``: no
+        run longer than the budget left); a range on a grid keeps the grid values inside it.
         """
-        values = self._space.validate(params, partial=True)
-        if not values:
-            raise HPOValueError(f"enqueue() needs at least one parameter of the space {list(self._space)}, but got {{}}.")
-        self._study.enqueue_trial(values)
+        values = self._space.validate(params if params is not None else {}, partial=True)
+        ranges = {}
+        for name, pair in (within or {}).items():
+            if name not in self._space:
+                raise HPOValueError(f"`within` must name parameters of the space {list(self._space)}, but got {name!r}.")
+            if isinstance(self._space[name], Categorical):
+                raise HPOValueError(f"`within` takes numeric parameters; hold the categorical {name!r} in `params`.")
+            if name in values:
+                raise HPOValueError(f"{name!r} is both held in `params` and ranged in `within`; give one.")
+            if isinstance(pair, (str, bytes)) or not isinstance(pair, Sequence) or len(pair) != 2:
+                raise HPOTypeError(f"`within[{name!r}]` must be a (low, high) pair, but got {pair!r}.")
+            low, high = (self._space.validate({name: v}, partial=True)[name] for v in pair)
+            if low > high:
+                raise HPOValueError(f"`within[{name!r}]` must have low <= high, but got ({low}, {high}).")
+            try:
+                column_limits(self._space, self._space.encode_ranges({name: (low, high)}))  # e.g. between grid values
+            except HPOValueError as exc:
+                raise HPOValueError(f"`within[{name!r}]` = ({low}, {high}): {exc}") from None
+            ranges[name] = [low, high]
+        if not values and not ranges:
+            raise HPOValueError(f"enqueue() needs at least one parameter of the space {list(self._space)}, but got none.")
+        self._study.enqueue_trial(values, user_attrs={WITHIN_KEY: ranges} if ranges else None)
 
     def _ask_one(self) -> Trial:
         self._fail_stale()

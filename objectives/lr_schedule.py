@@ -779,17 +779,19 @@ def tune_with_proxies(
     model fitted mostly to short runs extrapolates to the full length, and short runs of this
     task favour larger rates than full ones: checking its next-best choices instead (the same
     region, as a rule) left the worst of 8 task seeds 7.5% behind full-run tuning against 3.2%
-    (without a budget; within one, 7.7% against 5.9%).
+    (without a budget; within one, with the runs that could overdraw it held at the shortest
+    length, 7.7% against 5.9%).
     The answer is the model's final choice, trained in full if no full run of it is complete, or
     the best complete full run if that is better: a verified full run is not traded for a
     prediction.
 
     ``budget`` (default: a third of ``trials`` full runs) bounds the training steps: the checks
     still to come are reserved, and a trial whose free choice (up to a full run) could overdraw
-    the rest runs at the shortest length, the knowledge gradient choosing the configuration
-    (:meth:`hpo.Tuner.enqueue` with ``steps`` alone). A check, or training the final choice, that
-    no longer fits is left out (the final choice is trained anyway if there is no complete full
-    run). A trial runs at least the shortest length, so a budget below that is exceeded.
+    the rest is asked for a length within what is left (:meth:`hpo.Tuner.enqueue` with
+    ``within``), the knowledge gradient choosing both within it. A check, or training the final
+    choice, that no longer fits is left out (the final choice is trained anyway if there is no
+    complete full run). A trial runs at least the shortest length, so a budget below that is
+    exceeded.
 
     Returns:
         ``tuner``, ``recommended`` (the answer's configuration, without ``steps``), ``val_loss``
@@ -812,8 +814,9 @@ def tune_with_proxies(
             if i == trials - validate:
                 top = next((c for c in _ranking(tuner) if _full_run(tuner, T, c, ("complete", "fail")) is None), None)
             tuner.enqueue({"steps": T} if top is None else {**top, "steps": T})
-        elif tuner.total_steps + (checks_after + 1) * T > budget:
-            tuner.enqueue({"steps": T // 10})  # a free choice could overdraw the budget
+        elif tuner.total_steps + (checks_after + 1) * T > budget:  # a free choice could overdraw it
+            left = budget - tuner.total_steps - checks_after * T
+            tuner.enqueue(within={"steps": (T // 10, max(T // 10, left // (T // 10) * (T // 10)))})
         trial = tuner.ask()
         # (Another process sharing the study may have taken the queued trial.)
         checking = checking and trial.params["steps"] == T

@@ -231,34 +231,47 @@ class _Ridge(torch.nn.Module):
 RIDGE = SearchSpace({"a": hpo.Float(0.0, 1.0), "b": hpo.Float(0.0, 1.0), "k": hpo.Categorical(["p", "q"])})
 
 
-@pytest.mark.parametrize("fixed, expected", [
+@pytest.mark.parametrize("limits, expected", [
     ({}, (0.74, 0.9, 1.0)),
-    ({1: 0.25}, (0.35, 0.25)),  # without the categorical column: the continuous branch
-    ({1: 0.25}, (0.35, 0.25, 1.0)),  # a = 0.2 + 0.6 b on the slice b = 0.25
-    ({2: 0.0}, (0.74, 0.9, 0.0)),  # the worse category held
-    ({0: 0.1, 2: 0.0}, (0.1, 0.78 / 1.72, 0.0)),  # d/db = 0.78 - 1.72 b on the slice a = 0.1
+    ({1: (0.25, 0.25)}, (0.35, 0.25)),  # without the categorical column: the continuous branch
+    ({1: (0.25, 0.25)}, (0.35, 0.25, 1.0)),  # a = 0.2 + 0.6 b on the slice b = 0.25
+    ({2: (0.0, 0.0)}, (0.74, 0.9, 0.0)),  # the worse category held
+    ({0: (0.1, 0.1), 2: (0.0, 0.0)}, (0.1, 0.78 / 1.72, 0.0)),  # d/db = 0.78 - 1.72 b on a = 0.1
+    ({1: (0.0, 0.3)}, (0.38, 0.3, 1.0)),  # b kept below 0.3: the best is at its edge
+    ({1: (0.0, 0.3)}, (0.38, 0.3)),
+    ({0: (0.0, 0.5)}, (0.5, 1.26 / 1.72, 1.0)),  # a kept below 0.5: d/db = 1.26 - 1.72 b on a = 0.5
 ])
-def test_fixed_columns_are_held_and_the_rest_maximise_the_acquisition_on_that_slice(fixed, expected):
-    """``_optimize(fixed=...)`` returns the maximiser over the slice, also when the best observed
-    point (an incumbent start) lies off it."""
+def test_limited_columns_stay_within_and_the_rest_maximise_the_acquisition_there(limits, expected):
+    """``_optimize(limits=...)`` returns the maximiser over the box the limits leave, also when
+    the best observed point (an incumbent start) lies outside it."""
     settings = engine.Settings(num_restarts=8, raw_samples=256)
     incumbents = torch.tensor([[0.74, 0.9, 1.0]], dtype=torch.float64)
     with torch.random.fork_rng():
         torch.manual_seed(0)
         space = RIDGE if len(expected) == 3 else SearchSpace({k: RIDGE[k] for k in ("a", "b")})
-        x = engine._optimize(_Ridge(), space, settings, incumbents=incumbents[:, : len(expected)], fixed=fixed, seed=0)
+        x = engine._optimize(_Ridge(), space, settings, incumbents=incumbents[:, : len(expected)], limits=limits, seed=0)
     assert x.shape == (1, len(expected))
-    for j, v in fixed.items():
-        assert float(x[0, j]) == v
+    for j, (low, high) in limits.items():
+        assert low <= float(x[0, j]) <= high
     np.testing.assert_allclose(x[0].numpy(), expected, atol=2e-3)
 
 
-def test_fixed_columns_outside_the_space_are_rejected_naming_the_rule():
+def test_column_limits_are_checked_and_narrowed_to_their_grid():
+    space = SearchSpace({"x": hpo.Float(0.0, 1.0), "n": hpo.Int(10, 100, step=10), "c": hpo.Categorical(["a", "b"])})
+    assert engine.column_limits(space, {0: (0.2, 0.2), 1: (25.0, 71.0), 2: (1.0, 1.0)}) == {
+        0: (0.2, 0.2), 1: (30.0, 70.0), 2: (1.0, 1.0)
+    }
     X, Y = np.array([[0.1], [0.5], [0.9]]), np.array([[0.0], [1.0], [0.0]])
     with pytest.raises(hpo.HPOValueError, match=r"columns 0..0 .* column 3"):
-        engine.suggest(LINE, X, Y, fixed={3: 0.0})
-    with pytest.raises(hpo.HPOValueError, match=r"column 0 must lie in \[0.0, 1.0\], but got 2.0"):
-        engine.suggest(LINE, X, Y, fixed={0: 2.0})
+        engine.suggest(LINE, X, Y, limits={3: (0.0, 0.0)})
+    with pytest.raises(hpo.HPOValueError, match=r"column 0 must be low <= high within \[0.0, 1.0\], but got \(0.5, 2.0\)"):
+        engine.suggest(LINE, X, Y, limits={0: (0.5, 2.0)})
+    with pytest.raises(hpo.HPOValueError, match=r"low <= high .* but got \(0.6, 0.4\)"):
+        engine.column_limits(space, {0: (0.6, 0.4)})
+    with pytest.raises(hpo.HPOValueError, match="a value of its grid"):
+        engine.column_limits(space, {1: (41.0, 49.0)})
+    with pytest.raises(hpo.HPOValueError, match="categorical column 2 at one choice"):
+        engine.column_limits(space, {2: (0.0, 1.0)})
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -149,26 +149,26 @@ def test_proxy_tuning_checks_its_recommendation_in_full_within_the_budget(task):
         tune_with_proxies(task, trials=2, budget=9)
 
 
-def test_proxy_tuning_holds_runs_short_when_a_free_choice_could_overdraw_its_budget(task, monkeypatch):
+def test_proxy_tuning_keeps_runs_within_what_its_budget_leaves(task, monkeypatch):
     """Budget 3.5 full runs, 8 trials, 2 checks. Trial 3 (the design's full run) fits beside the
     two checks (0.3 + 1 + 2 full runs); after it a free choice (up to a full run) and the checks
-    would not (1.3 + 1 + 2), so trials 4 and 5 are held at the shortest length (queued with
-    ``steps`` alone); the two checks fit exactly, and the final choice is not trained after them
-    (it would overdraw)."""
+    would not (1.3 + 1 + 2), so trial 4 is asked within 0.2 full runs (what is left) and trial 5
+    within 0.1 (the shortest); the two checks fit exactly, and the final choice is not trained
+    after them (it would overdraw)."""
     T = task.steps
     queued, enqueue = [], hpo.Tuner.enqueue
 
-    def spy(tuner, params):
-        queued.append(dict(params))
-        enqueue(tuner, params)
+    def spy(tuner, params=None, *, within=None):
+        queued.append((params, within))
+        enqueue(tuner, params, within=within)
 
     monkeypatch.setattr(hpo.Tuner, "enqueue", spy)
     out = tune_with_proxies(task, trials=8, seed=0, validate=2, budget=7 * T // 2)
     steps = [t.params["steps"] for t in out["tuner"].trials]
     assert steps == [T // 10] * 3 + [T] + [T // 10] * 2 + [T, T]
     # The checks: the model's best configuration without a full run, then any at full length.
-    assert queued[:2] == [{"steps": T // 10}] * 2 and len(queued[2]) == 6 and queued[2]["steps"] == T
-    assert queued[3:] == [{"steps": T}]
+    assert queued[:2] == [(None, {"steps": (T // 10, 2 * T // 10)}), (None, {"steps": (T // 10, T // 10)})]
+    assert len(queued[2][0]) == 6 and queued[2][0]["steps"] == T and queued[3:] == [({"steps": T}, None)]
     assert out["steps"] == 7 * T // 2 and not out["retrained"]
     assert out["val_loss"] == min(t.value for t in out["tuner"].trials if t.params["steps"] == T and t.value is not None)
 

@@ -198,6 +198,7 @@ def test_encode_columns_encodes_some_parameters_by_column_and_checks_them():
     full = space.encode({"x": 0.25, "lr": 1e-2, "c": "b"})
     assert space.encode_columns({"c": "b", "lr": 1e-2}) == {1: full[1], 2: full[2]} == {1: math.log(1e-2), 2: 1.0}
     assert space.encode_columns({}) == {}
+    assert space.encode_ranges({"lr": (1e-3, 1e-1), "x": (0.5, 0.5)}) == {0: (0.5, 0.5), 1: (math.log(1e-3), math.log(1e-1))}
     with pytest.raises(hpo.HPOValueError, match=r"\['z'\]"):
         space.encode_columns({"z": 1})
     with pytest.raises(hpo.HPOValueError, match="lr=2"):

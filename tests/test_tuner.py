@@ -341,15 +341,44 @@ def test_a_partly_enqueued_trial_holds_the_given_values_and_chooses_the_rest(mon
     seen = []
 
     def spy(*args, **kwargs):
-        seen.append(kwargs["fixed"])
+        seen.append(kwargs["limits"])
         return suggest(*args, **kwargs)
 
     suggest = hpo.optuna.suggest
     monkeypatch.setattr(hpo.optuna, "suggest", spy)
     held.enqueue({"y": 0.2, "k": "b"})
     trial = held.ask()
-    assert seen == [{1: 0.2, 2: 1.0}] and trial.params["y"] == 0.2 and trial.params["k"] == "b"
+    assert seen == [{1: (0.2, 0.2), 2: (1.0, 1.0)}] and trial.params["y"] == 0.2 and trial.params["k"] == "b"
     assert held._sampler.last_acquisition == "ei"
+    # Ranges: within them in the design (the design's point clipped) and after it.
+    ranged = hpo.Tuner({"x": hpo.Float(0.0, 1.0), "n": hpo.Int(10, 100, step=10)}, seed=3, n_startup=3)
+    for i in range(6):
+        ranged.enqueue(within={"n": (10, 30), "x": (0.25, 0.5)})
+        trial = ranged.ask()
+        assert 10 <= trial.params["n"] <= 30 and 0.25 <= trial.params["x"] <= 0.5
+        ranged.tell(trial, (trial.params["x"] - 0.3) ** 2 + trial.params["n"] / 100)
+    assert ranged.study.trials[-1].user_attrs == {"hpo:within": {"n": [10, 30], "x": [0.25, 0.5]}}
+
+
+def test_enqueue_ranges_are_checked_naming_the_rule():
+    tuner = hpo.Tuner({"x": hpo.Float(0.0, 1.0), "g": hpo.Float(0.0, 1.0, step=0.25), "k": hpo.Categorical(["a", "b"])})
+    with pytest.raises(hpo.HPOValueError, match="parameters of the space .* but got 'z'"):
+        tuner.enqueue(within={"z": (0, 1)})
+    with pytest.raises(hpo.HPOValueError, match="numeric parameters; hold the categorical 'k'"):
+        tuner.enqueue(within={"k": ("a", "b")})
+    with pytest.raises(hpo.HPOValueError, match="both held in `params` and ranged"):
+        tuner.enqueue({"x": 0.5}, within={"x": (0.1, 0.9)})
+    with pytest.raises(hpo.HPOTypeError, match=r"\(low, high\) pair"):
+        tuner.enqueue(within={"x": 0.5})
+    with pytest.raises(hpo.HPOValueError, match=r"low <= high, but got \(0.9, 0.1\)"):
+        tuner.enqueue(within={"x": (0.9, 0.1)})
+    with pytest.raises(hpo.HPOValueError, match="x=1.5"):
+        tuner.enqueue(within={"x": (0.5, 1.5)})
+    with pytest.raises(hpo.HPOValueError, match="a value of its grid"):
+        tuner.enqueue(within={"g": (0.3, 0.45)})
+    with pytest.raises(hpo.HPOValueError, match="at least one parameter"):
+        tuner.enqueue()
+    assert tuner.trials == []  # nothing was queued: no trial exists
 
 
 def test_an_enqueued_trial_costs_no_model_fit(monkeypatch):
