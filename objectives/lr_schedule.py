@@ -760,6 +760,7 @@ def tune_with_proxies(
     log: Callable[[str], None] | None = None,
     validate: int = 3,
     budget: int | None = None,
+    start: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """Tune the schedule with short training proxies: multi-fidelity BO over (schedule, run length)
     plus early stopping, within a budget of training steps; the recommendation is checked in full.
@@ -793,6 +794,10 @@ def tune_with_proxies(
     complete full run). A trial runs at least the shortest length, so a budget below that is
     exceeded.
 
+    ``start``: configurations of :data:`SPACE` (e.g. the schedule in use) run in full as the first
+    trials, not stopped early, within ``trials`` and the budget: the search starts from them, and
+    the answer is at least as good as each.
+
     Returns:
         ``tuner``, ``recommended`` (the answer's configuration, without ``steps``), ``val_loss``
         (its full run's validation loss), ``steps`` (training steps spent, any run after the
@@ -803,12 +808,16 @@ def tune_with_proxies(
     T = task.steps
     budget = trials * T // 3 if budget is None else budget
     _check_count("budget", budget, T // 10)
+    start = [SPACE.validate(config) for config in start]
     space = hpo.SearchSpace({**SPACE, "steps": hpo.Int(T // 10, T, step=T // 10)})
     tuner = hpo.Tuner(space, fidelity="steps", seed=seed, storage=storage, study_name=study_name)
     for i in range(trials):
-        checking = False  # a full run of the last `validate` trials (not stopped early)
+        checking = False  # a full run not stopped early: a start or one of the last `validate`
         checks_after = min(validate, trials - i - 1)  # checks still to come after this trial
-        if i >= trials - validate and tuner.total_steps + T <= budget and any(t.state == "complete" for t in tuner.trials):
+        if i < len(start):
+            checking = True
+            tuner.enqueue({**start[i], "steps": T})
+        elif i >= trials - validate and tuner.total_steps + T <= budget and any(t.state == "complete" for t in tuner.trials):
             checking = True
             top = None
             if i == trials - validate:

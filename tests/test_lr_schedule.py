@@ -173,6 +173,18 @@ def test_proxy_tuning_keeps_runs_within_what_its_budget_leaves(task, monkeypatch
     assert out["val_loss"] == min(t.value for t in out["tuner"].trials if t.params["steps"] == T and t.value is not None)
 
 
+def test_proxy_tuning_starts_from_given_configurations_in_full(task):
+    """``start`` runs the schedule in use in full as trial 0 (its value is its full run's), so
+    the answer is at least as good; a bad configuration is refused before any training."""
+    T = task.steps
+    out = tune_with_proxies(task, trials=4, seed=1, validate=1, start=[DEFAULT])
+    first = out["tuner"].trials[0]
+    assert first.params == {**DEFAULT, "steps": T} and first.value == task(DEFAULT)
+    assert out["val_loss"] <= first.value and len(out["tuner"].trials) == 4
+    with pytest.raises(hpo.HPOValueError, match="peak_lr"):
+        tune_with_proxies(task, trials=2, start=[{**DEFAULT, "peak_lr": 5.0}])
+
+
 def test_a_compressed_run_is_the_schedule_over_its_own_length(task):
     config = {"schedule": "cosine", "optimizer": "adamw", "peak_lr": 3e-3, "warmup_frac": 0.1, "final_frac": 0.1}
     short = task.train(config, steps=30, horizon=30)
