@@ -806,26 +806,28 @@ def tune_with_proxies(
     """
     _check_count("validate", validate, 0)
     T = task.steps
+    shortest = T // 10
     budget = trials * T // 3 if budget is None else budget
-    _check_count("budget", budget, T // 10)
+    _check_count("budget", budget, shortest)
     start = [SPACE.validate(config) for config in start]
-    space = hpo.SearchSpace({**SPACE, "steps": hpo.Int(T // 10, T, step=T // 10)})
+    space = hpo.SearchSpace({**SPACE, "steps": hpo.Int(shortest, T, step=shortest)})
     tuner = hpo.Tuner(space, fidelity="steps", seed=seed, storage=storage, study_name=study_name)
     for i in range(trials):
         checking = False  # a full run not stopped early: a start or one of the last `validate`
         checks_after = min(validate, trials - i - 1)  # checks still to come after this trial
+        so_far, spent = tuner.trials, tuner.total_steps  # (each reads the study's storage)
         if i < len(start):
             checking = True
             tuner.enqueue({**start[i], "steps": T})
-        elif i >= trials - validate and tuner.total_steps + T <= budget and any(t.state == "complete" for t in tuner.trials):
+        elif i >= trials - validate and spent + T <= budget and any(t.state == "complete" for t in so_far):
             checking = True
             top = None
             if i == trials - validate:
-                top = next((c for c in _ranking(tuner) if _full_run(tuner, T, c, ("complete", "fail")) is None), None)
+                top = next((c for c in _ranking(tuner) if _full_run(so_far, T, c, ("complete", "fail")) is None), None)
             tuner.enqueue({"steps": T} if top is None else {**top, "steps": T})
-        elif tuner.total_steps + (checks_after + 1) * T > budget:  # a free choice could overdraw it
-            left = budget - tuner.total_steps - checks_after * T
-            tuner.enqueue(within={"steps": (T // 10, max(T // 10, left // (T // 10) * (T // 10)))})
+        elif spent + (checks_after + 1) * T > budget:  # a free choice could overdraw it
+            left = budget - spent - checks_after * T
+            tuner.enqueue(within={"steps": (shortest, max(shortest, left // shortest * shortest))})
         trial = tuner.ask()
         # (Another process sharing the study may have taken the queued trial.)
         checking = checking and trial.params["steps"] == T
@@ -865,16 +867,16 @@ def tune_with_proxies(
     except hpo.TrialStateError:
         best = None
     recommended = _ranking(tuner)[0]
-    done = _full_run(tuner, T, recommended)
+    done, spent = _full_run(tuner.trials, T, recommended), tuner.total_steps
     final = None
-    if done is None and (best is None or tuner.total_steps + T <= budget):
+    if done is None and (best is None or spent + T <= budget):
         final = task.train(recommended)
     val_loss = done.value if done is not None else final.val_loss if final is not None else math.inf
     if best is not None and best.value < val_loss:  # a verified full run beats the model's choice
         recommended, val_loss = _without_steps(best.params), best.value
     return {
         "tuner": tuner, "recommended": recommended, "val_loss": val_loss,
-        "steps": tuner.total_steps + (0 if final is None else final.steps), "retrained": final is not None,
+        "steps": spent + (0 if final is None else final.steps), "retrained": final is not None,
     }
 
 
@@ -889,11 +891,12 @@ def _without_steps(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _full_run(
-    tuner: hpo.Tuner, T: int, params: Mapping[str, Any], states: tuple[str, ...] = ("complete",)
+    trials: Sequence[hpo.Trial], T: int, params: Mapping[str, Any], states: tuple[str, ...] = ("complete",)
 ) -> hpo.Trial | None:
-    """A trial of ``params`` at the full length ``T`` in one of ``states``, or None. Floats match
-    to 1e-9 relative: a ranked configuration is an evaluated one, decoded from the model's inputs."""
-    for t in tuner.trials:
+    """The trial among ``trials`` of ``params`` at the full length ``T`` in one of ``states``, or
+    None. Floats match to 1e-9 relative: a ranked configuration is an evaluated one, decoded from
+    the model's inputs."""
+    for t in trials:
         if t.state in states and t.params["steps"] == T and all(
             math.isclose(v, t.params[k], rel_tol=1e-9) if isinstance(v, float) else v == t.params[k]
             for k, v in params.items()
