@@ -309,21 +309,24 @@ def _nei(s: _Step) -> AcquisitionFunction:
 
 
 def _kg(s: _Step) -> AcquisitionFunction:
-    current = current_best_mean(s.model, s.bounds, num_restarts=s.settings.num_restarts, raw_samples=s.settings.raw_samples)
+    # The closed-form fantasies read only the joint posterior: the lean GP's (see acquisitions.kg)
+    model = LeanGP(s.model)
+    current = current_best_mean(model, s.bounds, num_restarts=s.settings.num_restarts, raw_samples=s.settings.raw_samples)
     return knowledge_gradient(
-        s.model, current_value=current, num_fantasies=s.settings.kg_fantasies, X_pending=s.X_pending, seed=s.seed
+        model, current_value=current, num_fantasies=s.settings.kg_fantasies, X_pending=s.X_pending, seed=s.seed
     )
 
 
 def _mfkg(s: _Step) -> AcquisitionFunction:
     if s.cost_model is None:
         raise HPOValueError("acquisition 'mfkg' needs a fidelity parameter (Tuner(fidelity=...)).")
+    model = LeanGP(s.model)
     current = current_best_mean(
-        s.model, s.bounds, fixed_features=s.target, num_restarts=s.settings.num_restarts,
+        model, s.bounds, fixed_features=s.target, num_restarts=s.settings.num_restarts,
         raw_samples=s.settings.raw_samples,
     )
     return knowledge_gradient(
-        s.model, current_value=current, num_fantasies=s.settings.kg_fantasies, X_pending=s.X_pending, seed=s.seed,
+        model, current_value=current, num_fantasies=s.settings.kg_fantasies, X_pending=s.X_pending, seed=s.seed,
         cost_model=s.cost_model, target_fidelities=s.target,
     )
 

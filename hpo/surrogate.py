@@ -463,8 +463,9 @@ class LeanGP(Model):
     The same numbers as the ``SingleTaskGP``'s posterior (to ~1e-10; tested), without GPyTorch's
     lazy tensors, which made one evaluation of log-EI cost ~7-10 ms at n <= 100 (batch of 10)
     and the acquisition's L-BFGS-B half of an ask (see the performance issue's note). The
-    acquisitions that only read the posterior (EI and noisy EI, analytic or MC) use it; those
-    that condition or fantasise (KG, CONFIG's believer) keep the GPyTorch model.
+    acquisitions that only read the posterior use it: EI and noisy EI (analytic or MC) and the
+    knowledge gradient, whose fantasies :class:`acquisitions.kg.OneShotKnowledgeGradient`
+    computes from the joint posterior; CONFIG's believer conditions, and keeps the GPyTorch model.
 
     Args:
         model: A fitted single-output ``SingleTaskGP`` from :func:`fit_model` (in eval mode).

@@ -1,11 +1,12 @@
-"""Knowledge gradient: non-negative, equal to a brute-force nested expectation, zero where known."""
+"""Knowledge gradient: non-negative, equal to a brute-force nested expectation, zero where known;
+the closed-form one-shot values equal BoTorch's fantasy models."""
 
 import numpy as np
 import pytest
 import torch
 from botorch.models import SingleTaskGP
 
-from acquisitions.kg import current_best_mean, knowledge_gradient
+from acquisitions.kg import OneShotKnowledgeGradient, current_best_mean, knowledge_gradient
 
 BOUNDS = torch.tensor([[0.0], [1.0]], dtype=torch.float64)
 GRID = torch.linspace(0, 1, 2001, dtype=torch.float64).unsqueeze(-1)
@@ -136,3 +137,63 @@ def test_multi_fidelity_kg_is_the_gain_at_full_fidelity_per_unit_of_cost():
         X = torch.tensor([[[0.42, fidelity]]], dtype=torch.float64)
         value = acqf.evaluate(X, bounds=bounds, num_restarts=10, raw_samples=256).item()
         assert value * (0.1 + fidelity) == pytest.approx(reference, rel=0.08, abs=2e-3)
+
+
+def _fitted(d: int = 3):
+    """A GP fitted by the engine's fit_model to 15 points of a smooth 3-D function: the model of
+    an ask, with its learned noise and outcome and input transforms."""
+    from hpo.surrogate import SurrogateCache, fit_model
+
+    generator = torch.Generator().manual_seed(0)
+    X = torch.rand(15, d, generator=generator, dtype=torch.float64)
+    Y = torch.sin(6 * X).sum(-1, keepdim=True) - X[:, -1:]
+    bounds = torch.stack([torch.zeros(d), torch.ones(d)]).double()
+    return fit_model(X, Y, bounds=bounds, cat_dims=[], cache=SurrogateCache(), labels=["objective"])
+
+
+@pytest.mark.parametrize("multi_fidelity", [False, True])
+@pytest.mark.parametrize("pending", [False, True])
+@pytest.mark.parametrize("lean", [False, True])
+def test_one_shot_values_and_gradients_equal_botorchs_fantasy_models(multi_fidelity, pending, lean):
+    # The closed-form fantasies against BoTorch's fantasy GPs (the same sampler and seed, so the
+    # same fantasy observations) at random designs and inner points: equal to rounding.
+    from botorch.acquisition.cost_aware import InverseCostWeightedUtility
+    from botorch.acquisition.knowledge_gradient import qKnowledgeGradient, qMultiFidelityKnowledgeGradient
+    from botorch.acquisition.utils import project_to_target_fidelity
+    from botorch.models.cost import AffineFidelityCostModel
+    from botorch.sampling import SobolQMCNormalSampler
+
+    from hpo.surrogate import LeanGP
+
+    d, F = 3, 16
+    model = _fitted(d)
+    generator = torch.Generator().manual_seed(1)
+    kwargs = dict(num_fantasies=F, current_value=torch.tensor(0.7, dtype=torch.float64))
+    if pending:
+        kwargs["X_pending"] = torch.rand(2, d, generator=generator, dtype=torch.float64)
+    reference_class = qKnowledgeGradient
+    if multi_fidelity:
+        reference_class = qMultiFidelityKnowledgeGradient
+        kwargs |= dict(
+            cost_aware_utility=InverseCostWeightedUtility(cost_model=AffineFidelityCostModel({d - 1: 1.0}, fixed_cost=0.1)),
+            project=lambda X: project_to_target_fidelity(X=X, target_fidelities={d - 1: 1.0}, d=d),
+        )
+    reference = reference_class(model, sampler=SobolQMCNormalSampler(torch.Size([F]), seed=3), **kwargs)
+    acqf = OneShotKnowledgeGradient(
+        LeanGP(model) if lean else model, sampler=SobolQMCNormalSampler(torch.Size([F]), seed=3), **kwargs
+    )
+    X = torch.rand(7, 1 + F, d, generator=generator, dtype=torch.float64, requires_grad=True)
+    expected = reference(X)
+    (expected_grad,) = torch.autograd.grad(expected.sum(), X)
+    value = acqf(X)
+    (grad,) = torch.autograd.grad(value.sum(), X)
+    assert expected.abs().min() > 1e-2  # real values, not zeros
+    torch.testing.assert_close(value, expected, rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(grad, expected_grad, rtol=1e-7, atol=1e-10)
+
+
+def test_one_shot_kg_rejects_other_inner_values():
+    from botorch.acquisition.objective import IdentityMCObjective
+
+    with pytest.raises(ValueError, match="`objective` is not supported"):
+        OneShotKnowledgeGradient(_model(noise=0.01), num_fantasies=4, objective=IdentityMCObjective())
