@@ -79,6 +79,7 @@ __all__ = [
     "AUTO_CONSTRAINED",
     "suggest",
     "column_limits",
+    "clip_to_limits",
     "initial_design",
     "default_n_startup",
     "MIN_DISTANCE",
@@ -309,17 +310,9 @@ def _nei(s: _Step) -> AcquisitionFunction:
 
 
 def _kg(s: _Step) -> AcquisitionFunction:
-    # The closed-form fantasies read only the joint posterior: the lean GP's (see acquisitions.kg)
-    model = LeanGP(s.model)
-    current = current_best_mean(model, s.bounds, num_restarts=s.settings.num_restarts, raw_samples=s.settings.raw_samples)
-    return knowledge_gradient(
-        model, current_value=current, num_fantasies=s.settings.kg_fantasies, X_pending=s.X_pending, seed=s.seed
-    )
-
-
-def _mfkg(s: _Step) -> AcquisitionFunction:
-    if s.cost_model is None:
-        raise HPOValueError("acquisition 'mfkg' needs a fidelity parameter (Tuner(fidelity=...)).")
+    """The knowledge gradient; with a fidelity (``s.cost_model``, ``s.target``) the cost-aware
+    multi-fidelity one, its current value and fantasy maxima judged at the target fidelity. The
+    closed-form fantasies read only the joint posterior: the lean GP's (see acquisitions.kg)."""
     model = LeanGP(s.model)
     current = current_best_mean(
         model, s.bounds, fixed_features=s.target, num_restarts=s.settings.num_restarts,
@@ -329,6 +322,12 @@ def _mfkg(s: _Step) -> AcquisitionFunction:
         model, current_value=current, num_fantasies=s.settings.kg_fantasies, X_pending=s.X_pending, seed=s.seed,
         cost_model=s.cost_model, target_fidelities=s.target,
     )
+
+
+def _mfkg(s: _Step) -> AcquisitionFunction:
+    if s.cost_model is None:
+        raise HPOValueError("acquisition 'mfkg' needs a fidelity parameter (Tuner(fidelity=...)).")
+    return _kg(s)
 
 
 def _believe(model, X_pending: torch.Tensor | None):
@@ -688,6 +687,15 @@ def column_limits(space: SearchSpace, ranges: Mapping[int, tuple[float, float]] 
     return out
 
 
+def clip_to_limits(x: np.ndarray, limits: Mapping[int, tuple[float, float]]) -> np.ndarray:
+    """``x`` (a ``d``-dim encoded point, changed in place and returned) with each column of
+    ``limits`` (:func:`column_limits`) clipped into its range: for points not chosen within them,
+    such as a Sobol design's or the feasibility probe's."""
+    for j, (low, high) in limits.items():
+        x[j] = min(max(x[j], low), high)
+    return x
+
+
 def _check(space: SearchSpace, X, Y, C, X_pending):
     d = len(space)
     X = np.asarray(X, dtype=np.float64)
@@ -799,8 +807,7 @@ def suggest(
             if not feasible.any():
                 probe = _feasibility_probe(cmodel, space, settings, n=int(known.sum()))
                 if probe is not None:
-                    for j, (low, high) in limits.items():  # the declaration is about the problem; the point obeys
-                        probe.x[j] = min(max(probe.x[j], low), high)
+                    clip_to_limits(probe.x, limits)  # the declaration is about the problem; the point obeys
                     return probe
         noisy = noise_ratio(model) > settings.noise_threshold
         if name == "auto":

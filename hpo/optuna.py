@@ -40,7 +40,9 @@ from optuna.search_space import IntersectionSearchSpace
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from hpo.engine import MIN_DISTANCE, Fidelity, Settings, column_limits, default_n_startup, initial_design, suggest
+from hpo.engine import (
+    MIN_DISTANCE, Fidelity, Settings, clip_to_limits, column_limits, default_n_startup, initial_design, suggest,
+)
 from hpo.errors import HPOValueError, HPOWarning
 from hpo.space import SearchSpace
 from hpo.surrogate import SurrogateCache
@@ -211,8 +213,7 @@ class OptunaSampler(BaseSampler):
                             promoted = _promotion(X, Y, X_pending, space, fidelity)
                             if promoted is not None:
                                 x, self.last_acquisition = promoted, "promotion"
-                    for j, (low, high) in limits.items():  # the design's point, within the queue's limits
-                        x[j] = min(max(x[j], low), high)
+                    clip_to_limits(x, limits)  # the design's point, within the queue's limits
                 else:
                     cache = self._caches.setdefault((study._study_id, tuple(search_space.items())), SurrogateCache())
                     result = suggest(

@@ -815,7 +815,7 @@ def tune_with_proxies(
     for i in range(trials):
         checking = False  # a full run not stopped early: a start or one of the last `validate`
         checks_after = min(validate, trials - i - 1)  # checks still to come after this trial
-        so_far, spent = tuner.trials, tuner.total_steps  # (each reads the study's storage)
+        so_far, spent = _trials_and_steps(tuner)
         if i < len(start):
             checking = True
             tuner.enqueue({**start[i], "steps": T})
@@ -867,7 +867,8 @@ def tune_with_proxies(
     except hpo.TrialStateError:
         best = None
     recommended = _ranking(tuner)[0]
-    done, spent = _full_run(tuner.trials, T, recommended), tuner.total_steps
+    so_far, spent = _trials_and_steps(tuner)
+    done = _full_run(so_far, T, recommended)
     final = None
     if done is None and (best is None or spent + T <= budget):
         final = task.train(recommended)
@@ -883,6 +884,13 @@ def tune_with_proxies(
 def _ranking(tuner: hpo.Tuner) -> list[dict[str, Any]]:
     """The tuner's ranking of the evaluated configurations (best first) without ``steps``."""
     return [_without_steps(c) for c in tuner.ranking()]
+
+
+def _trials_and_steps(tuner: hpo.Tuner) -> tuple[list[hpo.Trial], int]:
+    """The study's trials and the training steps they spent (:attr:`hpo.Tuner.total_steps`) from
+    one read of the study's storage (``tuner.trials`` and ``tuner.total_steps`` read it each)."""
+    trials = tuner.trials
+    return trials, sum(t.steps or 0 for t in trials)
 
 
 def _without_steps(params: Mapping[str, Any]) -> dict[str, Any]:
