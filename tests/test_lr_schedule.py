@@ -199,17 +199,47 @@ def test_a_compressed_run_is_the_schedule_over_its_own_length(task):
         task.train(config, horizon=task.steps + 1)
 
 
+def test_gradient_clipping_bounds_each_step_to_the_global_norm(task):
+    # SGD's first step moves the weights by lr x the (clipped) gradient: its momentum buffer
+    # starts as the gradient itself. The tiny task's first gradient has norm 1.17 (measured).
+    def first_step(max_grad_norm):
+        clipped = LRScheduleTask(0, steps=task.steps, batch_size=8, model=task.lm_config, n_eval=32,
+                                 max_grad_norm=max_grad_norm)
+        run = clipped.start("sgd")
+        before = [p.detach().clone() for p in run.model.parameters()]
+        windows = clipped._train_windows(torch.Generator().manual_seed(0))  # the run's first batch
+        logits = run.model(input_ids=windows[:, :-1]).logits
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), windows[:, 1:].reshape(-1))
+        grad_norm = torch.linalg.vector_norm(torch.stack(
+            [torch.linalg.vector_norm(g) for g in torch.autograd.grad(loss, list(run.model.parameters()))]))
+        run.advance(lambda t: 0.5, 1)
+        moved = torch.linalg.vector_norm(torch.stack(
+            [torch.linalg.vector_norm(p.detach() - b) for p, b in zip(run.model.parameters(), before)]))
+        return float(moved), float(grad_norm)
+
+    moved, grad_norm = first_step(0.01)
+    assert grad_norm > 0.01 and moved == pytest.approx(0.5 * 0.01, rel=1e-4)
+    moved, grad_norm = first_step(None)  # unclipped: the whole gradient
+    assert moved == pytest.approx(0.5 * grad_norm, rel=1e-4)
+    assert first_step(1e6) == pytest.approx(first_step(None), rel=1e-6)  # a bound above the norm: no change
+    for bad in (0.0, -1.0, math.inf, math.nan, "1", True):
+        with pytest.raises(hpo.HPOValueError, match="max_grad_norm"):
+            LRScheduleTask(0, steps=10, model=task.lm_config, max_grad_norm=bad)
+
+
 def test_a_diverging_config_returns_nan_with_its_reason(task):
-    # SGD at rate 1.0 without warmup: the loss passes 100 log V (459.5) at step 13 (measured).
+    # Without clipping, SGD at rate 1.0 without warmup: the loss passes 100 log V at step ~13
+    # (measured); with the default clipping the same run ends at 3.00 (the default task, T = 300).
     config = {
         "schedule": "constant_cooldown", "optimizer": "sgd", "peak_lr": 1.0, "warmup_frac": 0.0, "final_frac": 0.5,
     }
     assert SPACE.validate(config) == config
-    result = task.train(config)
+    unclipped = LRScheduleTask(0, steps=task.steps, batch_size=8, model=task.lm_config, n_eval=32, max_grad_norm=None)
+    result = unclipped.train(config)
     assert math.isnan(result.val_loss) and result.steps < 100 and len(result.train_losses) == result.steps
     assert f"at step {result.steps} " in result.diverged_reason  # the loss and the step that stopped it
     with pytest.raises(hpo.DivergedError, match=f"at step {result.steps} "):
-        task(config)
+        unclipped(config)
     # A run that diverged refuses to go on until a checkpoint is restored.
     run = task.start("sgd")
     state = run.checkpoint()
