@@ -16,6 +16,9 @@ or constant with a cooldown; peak rate, warmup and final fractions, AdamW or SGD
   is left.
 - ``--compare`` also tunes with full runs only, the same number of trials, and prints the final
   validation losses and the training steps each spent.
+- ``--from-default`` starts both from the default schedule (AdamW at 3e-3, cosine, 10% warmup),
+  run in full as trial 0 (within the trials and, for proxy tuning, the budget), as a user who
+  tunes the schedule in use would.
 - ``--autolrs`` also tunes a cosine schedule (AdamW) with full runs and then runs the per-stage
   schedule found on the fly (AutoLRS, stages of ``T/3`` steps, for up to ``2T`` steps) until its
   validation loss reaches the tuned cosine's final one, and prints the training steps that took
@@ -50,10 +53,15 @@ from objectives.lr_schedule import (
 )
 
 
-def tune_with_full_runs(task: LRScheduleTask, trials: int, seed: int, fixed: dict | None = None) -> dict:
-    """Tune by full runs; ``fixed`` holds parameters of :data:`SPACE` kept out of the search."""
+def tune_with_full_runs(
+    task: LRScheduleTask, trials: int, seed: int, fixed: dict | None = None, start: tuple[dict, ...] = ()
+) -> dict:
+    """Tune by full runs; ``fixed`` holds parameters of :data:`SPACE` kept out of the search,
+    ``start`` configurations run as the first trials."""
     fixed = fixed or {}
     tuner = hpo.Tuner({k: v for k, v in SPACE.items() if k not in fixed}, seed=seed)
+    for config in start:
+        tuner.enqueue({k: v for k, v in config.items() if k not in fixed})
     for _ in range(trials):
         trial = tuner.ask()
         params = {**fixed, **trial.params}
@@ -92,6 +100,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--budget", type=int, default=None,
                         help="training steps proxy tuning may spend (default: a third of the trials' full runs)")
     parser.add_argument("--compare", action="store_true", help="also tune with full runs only")
+    parser.add_argument("--from-default", action="store_true",
+                        help="start both tunings from the default schedule, run in full as trial 0")
     parser.add_argument("--autolrs", action="store_true", help="also find a per-stage schedule on the fly")
     parser.add_argument("--forecast", action="store_true", help="measure the forecast of AutoLRS's probes instead")
     parser.add_argument("--out", default="lr-schedule-report")
@@ -103,15 +113,17 @@ def main(argv: list[str] | None = None) -> dict:
     default = task.train(DEFAULT)
     print(f"default schedule ({describe(DEFAULT)}): validation loss {default.val_loss:.4f} after {default.steps} steps")
     print("proxy tuning (multi-fidelity, early stopping):", flush=True)
+    start = (DEFAULT,) if args.from_default else ()
     proxy = tune_with_proxies(
-        task, trials=args.trials, seed=args.seed, budget=args.budget, log=functools.partial(print, flush=True)
+        task, trials=args.trials, seed=args.seed, budget=args.budget, log=functools.partial(print, flush=True),
+        start=start,
     )
     print(f"answer {describe(proxy['recommended'])}: full-run validation loss {proxy['val_loss']:.4f}; "
           f"{proxy['steps']} training steps spent (all full runs included)")
     out = {"task": task, "default": default, "proxy": proxy}
     if args.compare:
         print("full-run tuning:", flush=True)
-        full = tune_with_full_runs(task, args.trials, args.seed)
+        full = tune_with_full_runs(task, args.trials, args.seed, start=start)
         gap = (proxy["val_loss"] - full["val_loss"]) / full["val_loss"]
         print(f"best full-run validation loss {full['val_loss']:.4f} with {full['steps']} steps; proxy "
               f"{proxy['val_loss']:.4f} ({100 * gap:+.2f}%) with {proxy['steps']} steps "

@@ -110,6 +110,19 @@ def test_lr_schedule_example_counts_steps_and_recommends_a_full_run(tmp_path):
     assert (tmp_path / "index.html").exists()
 
 
+def test_lr_schedule_example_starts_both_tunings_from_the_default(tmp_path):
+    from objectives.lr_schedule import DEFAULT
+
+    example = load("06_lr_schedule")
+    argv = ["--trials", "2", "--steps", "30", "--budget", "60", "--compare", "--from-default", "--out", str(tmp_path)]
+    out = example.main(argv)
+    proxy, full = out["proxy"]["tuner"].trials, out["full"]["tuner"].trials
+    # Trial 0 of each is the default schedule's full run: the same run, the same loss.
+    assert proxy[0].params == {**DEFAULT, "steps": 30} and full[0].params == DEFAULT
+    assert proxy[0].value == full[0].value == out["default"].val_loss
+    assert out["proxy"]["val_loss"] <= proxy[0].value and out["full"]["val_loss"] <= full[0].value
+
+
 def test_lr_schedule_example_measures_the_forecast(capsys):
     from objectives.lr_schedule import LMConfig, LRScheduleTask, forecast_errors
 
