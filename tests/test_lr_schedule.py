@@ -24,11 +24,15 @@ from objectives.lr_schedule import (
 )
 
 
-@pytest.fixture(scope="module")
-def task() -> LRScheduleTask:
+def tiny_task(**options) -> LRScheduleTask:
     # A tiny model (1 layer, 32 wide, 8 windows of 32 characters): 100 steps take ~0.4 s.
     tiny = LMConfig(layers=1, heads=2, width=32, context=32)
-    return LRScheduleTask(0, steps=100, batch_size=8, model=tiny, n_eval=32)
+    return LRScheduleTask(0, steps=100, batch_size=8, model=tiny, n_eval=32, **options)
+
+
+@pytest.fixture(scope="module")
+def task() -> LRScheduleTask:
+    return tiny_task()
 
 
 def test_schedule_values_by_hand():
@@ -203,8 +207,7 @@ def test_gradient_clipping_bounds_each_step_to_the_global_norm(task):
     # SGD's first step moves the weights by lr x the (clipped) gradient: its momentum buffer
     # starts as the gradient itself. The tiny task's first gradient has norm 1.17 (measured).
     def first_step(max_grad_norm):
-        clipped = LRScheduleTask(0, steps=task.steps, batch_size=8, model=task.lm_config, n_eval=32,
-                                 max_grad_norm=max_grad_norm)
+        clipped = tiny_task(max_grad_norm=max_grad_norm)
         run = clipped.start("sgd")
         before = [p.detach().clone() for p in run.model.parameters()]
         windows = clipped._train_windows(torch.Generator().manual_seed(0))  # the run's first batch
@@ -224,7 +227,7 @@ def test_gradient_clipping_bounds_each_step_to_the_global_norm(task):
     assert first_step(1e6) == pytest.approx(first_step(None), rel=1e-6)  # a bound above the norm: no change
     for bad in (0.0, -1.0, math.inf, math.nan, "1", True):
         with pytest.raises(hpo.HPOValueError, match="max_grad_norm"):
-            LRScheduleTask(0, steps=10, model=task.lm_config, max_grad_norm=bad)
+            tiny_task(max_grad_norm=bad)
 
 
 def test_a_diverging_config_returns_nan_with_its_reason(task):
@@ -234,7 +237,7 @@ def test_a_diverging_config_returns_nan_with_its_reason(task):
         "schedule": "constant_cooldown", "optimizer": "sgd", "peak_lr": 1.0, "warmup_frac": 0.0, "final_frac": 0.5,
     }
     assert SPACE.validate(config) == config
-    unclipped = LRScheduleTask(0, steps=task.steps, batch_size=8, model=task.lm_config, n_eval=32, max_grad_norm=None)
+    unclipped = tiny_task(max_grad_norm=None)
     result = unclipped.train(config)
     assert math.isnan(result.val_loss) and result.steps < 100 and len(result.train_losses) == result.steps
     assert f"at step {result.steps} " in result.diverged_reason  # the loss and the step that stopped it
