@@ -51,7 +51,8 @@ loss on every 4th validation window, measured after each probe step, was free of
 noise and erred by 5.1% (12%, 3.1%, 2.7%; 72 curves, the truth a smoothed training loss), yet
 chose worse rates (mean regret of the stage's chosen rate 0.096 against 0.052); a raised rate
 first lifts the validation loss (seed 0, from step 100 at 1e-2: 2.92, 2.98 after 10 steps, 2.85
-after 100), which 10 points of a single exponential cannot follow. The probes forecast their training losses.
+after 100), which 10 points of a single exponential cannot follow. The probes forecast their
+training losses.
 
 Cost, measured on 2 CPU cores (no GPU; training runs torch on one thread, so the losses do not
 depend on the machine's thread count):
@@ -141,6 +142,16 @@ def _check_count(name: str, value: Any, low: int, *, optional: bool = False) -> 
         raise hpo.HPOValueError(f"`{name} >= {low}` must be an integer{alternative}, but got {name}={value!r}.")
 
 
+def _check_positive(name: str, value: Any, *, optional: bool = False) -> float | None:
+    """``value`` as a float; raise unless it is a positive finite real (or None, if ``optional``)."""
+    if optional and value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < math.inf:
+        alternative = " or None" if optional else ""
+        raise hpo.HPOValueError(f"`{name}` must be positive and finite{alternative}, but got {name}={value!r}.")
+    return float(value)
+
+
 def schedule_lr(kind: str, t: float, total: int, *, peak_lr: float, warmup_frac: float, final_frac: float) -> float:
     """The learning rate at step ``t`` of a ``total``-step run.
 
@@ -167,8 +178,7 @@ def schedule_lr(kind: str, t: float, total: int, *, peak_lr: float, warmup_frac:
     _check_count("total", total, 1)
     if isinstance(t, bool) or not isinstance(t, numbers.Real) or not 0 <= t <= total:
         raise hpo.HPOValueError(f"`0 <= t <= total` must hold, but got t={t!r}, total={total}.")
-    if isinstance(peak_lr, bool) or not isinstance(peak_lr, numbers.Real) or not 0 < peak_lr < math.inf:
-        raise hpo.HPOValueError(f"`peak_lr` must be positive and finite, but got peak_lr={peak_lr!r}.")
+    _check_positive("peak_lr", peak_lr)
     warmup_high = 1.0 - COOLDOWN_FRAC if kind == "constant_cooldown" else 1.0
     warmup_frac = _check_fraction("warmup_frac", warmup_frac, warmup_high, closed=kind == "constant_cooldown")
     final_frac = _check_fraction("final_frac", final_frac, 1.0, closed=True)
@@ -460,14 +470,7 @@ class LRScheduleTask:
 
         for name, value in (("steps", steps), ("batch_size", batch_size), ("n_eval", n_eval)):
             _check_count(name, value, 1)
-        if max_grad_norm is not None and (
-            isinstance(max_grad_norm, bool) or not isinstance(max_grad_norm, numbers.Real)
-            or not 0 < max_grad_norm < math.inf
-        ):
-            raise hpo.HPOValueError(
-                f"`max_grad_norm` must be a positive finite number or None, but got {max_grad_norm!r}."
-            )
-        self.max_grad_norm = None if max_grad_norm is None else float(max_grad_norm)
+        self.max_grad_norm = _check_positive("max_grad_norm", max_grad_norm, optional=True)
         if not isinstance(model, LMConfig):
             raise hpo.HPOTypeError(f"`model` must be an LMConfig, but got {model!r}.")
         self.seed = int(seed)
