@@ -4,16 +4,11 @@ The target (``objectives/lr_schedule.py``) trains a small character-level GPT-2 
 library's docstrings for ``T`` steps with a parametric schedule (warmup, then cosine / linear decay
 or constant with a cooldown; peak rate, warmup and final fractions, AdamW or SGD).
 
-- **Proxy tuning** (default): the run's length is a fidelity, ``steps`` in ``T/10 .. T``; a shorter
-  run is the same schedule compressed into ``steps``. hpo models (schedule, length) jointly and
-  picks both by cost-aware multi-fidelity knowledge gradient. Full-length trials report their
-  validation loss every 10 steps, and one whose forecast at ``T`` is hopeless stops early (checked
-  from a third of the run on). The last 3 trials are full runs: the model's best configuration
-  without one, then twice the knowledge gradient's choice at full length; the answer is the
-  better of the model's final choice (trained after the trials if it had no full run and the
-  budget allows) and the best full run. ``--budget`` bounds the training steps (default: a third
-  of ``--trials`` full runs); a trial that could overdraw it is asked for a length within what
-  is left.
+- **Proxy tuning** (default): every run is a full run of its schedule that may stop early. BO
+  (expected improvement) on the validation loss after the first ``T/5`` steps chooses ``--trials``
+  configurations; the best of those runs continue from their checkpoints to ``T/2`` steps, the
+  best of those to ``T`` (successive halving), as many as ``--budget`` pays for (default: a third
+  of ``--trials`` full runs). The answer is the best full run.
 - ``--compare`` also tunes with full runs only, the same number of trials, and prints the final
   validation losses and the training steps each spent.
 - ``--from-default`` starts both from the default schedule (AdamW at 3e-3, cosine, 10% warmup),
@@ -112,14 +107,16 @@ def main(argv: list[str] | None = None) -> dict:
     task = LRScheduleTask(args.seed, steps=args.steps)
     default = task.train(DEFAULT)
     print(f"default schedule ({describe(DEFAULT)}): validation loss {default.val_loss:.4f} after {default.steps} steps")
-    print("proxy tuning (multi-fidelity, early stopping):", flush=True)
+    print("proxy tuning (BO on the first fifth of each run, successive halving):", flush=True)
     start = (DEFAULT,) if args.from_default else ()
     proxy = tune_with_proxies(
         task, trials=args.trials, seed=args.seed, budget=args.budget, log=functools.partial(print, flush=True),
         start=start,
     )
+    k1, k2 = proxy["promoted"]
     print(f"answer {describe(proxy['recommended'])}: full-run validation loss {proxy['val_loss']:.4f}; "
-          f"{proxy['steps']} training steps spent (all full runs included)")
+          f"{proxy['steps']} training steps spent ({k1} runs continued to {proxy['rungs'][1]} steps, {k2} to "
+          f"{proxy['rungs'][2]})")
     out = {"task": task, "default": default, "proxy": proxy}
     if args.compare:
         print("full-run tuning:", flush=True)

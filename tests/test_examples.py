@@ -94,18 +94,12 @@ def test_lr_schedule_example_counts_steps_and_recommends_a_full_run(tmp_path):
     out = example.main(["--trials", "3", "--steps", "50", "--budget", "100", "--compare", "--out", str(tmp_path)])
     proxy, full, task = out["proxy"], out["full"], out["task"]
     trials = proxy["tuner"].trials
-    assert len(trials) == 3 and len(full["tuner"].trials) == 3
-    # Steps: every proxy trial's reported length, plus the model's final choice's full run if it
-    # had none among the trials. Budget 2 full runs: the first trial (no data to check with yet)
-    # could overdraw it with the checks to come, so it runs short; the second is a check at full
-    # length; the third could overdraw it, so it runs short; nothing is trained after them
-    # unless no full run is complete.
-    assert proxy["steps"] == sum(t.steps for t in trials) + (50 if proxy["retrained"] else 0)
-    assert all(t.steps == t.params["steps"] for t in trials if t.state == "complete")
-    assert [t.params["steps"] for t in trials] == [5, 50, 5]
-    complete_full = any(t.state == "complete" and t.params["steps"] == 50 for t in trials)
-    assert proxy["steps"] <= 100 if complete_full else proxy["retrained"]
-    assert full["steps"] == 3 * 50
+    assert len(full["tuner"].trials) == 3 and full["steps"] == 3 * 50
+    # T = 50, rungs 10 and 25. Budget 100: the search spends 3 x 10; the other 70 pay for all
+    # three runs continued to 25 (3 x 15) and one of them to 50 (25).
+    assert proxy["promoted"] == (3, 1)
+    assert [t.params["steps"] for t in trials] == [10] * 3 + [25] * 3 + [50]
+    assert proxy["steps"] == sum(t.steps for t in trials) == 3 * 10 + 3 * 15 + 25
     assert proxy["val_loss"] == task(proxy["recommended"])  # the answer's full run
     assert (tmp_path / "index.html").exists()
 
@@ -117,10 +111,12 @@ def test_lr_schedule_example_starts_both_tunings_from_the_default(tmp_path):
     argv = ["--trials", "2", "--steps", "30", "--budget", "60", "--compare", "--from-default", "--out", str(tmp_path)]
     out = example.main(argv)
     proxy, full = out["proxy"]["tuner"].trials, out["full"]["tuner"].trials
-    # Trial 0 of each is the default schedule's full run: the same run, the same loss.
-    assert proxy[0].params == {**DEFAULT, "steps": 30} and full[0].params == DEFAULT
-    assert proxy[0].value == full[0].value == out["default"].val_loss
-    assert out["proxy"]["val_loss"] <= proxy[0].value and out["full"]["val_loss"] <= full[0].value
+    # The default schedule's full run is each tuning's first: the same run, the same loss (the
+    # proxy's study records its first 6 steps, then the rest).
+    assert [t.params for t in proxy[:2]] == [{**DEFAULT, "steps": 6}, {**DEFAULT, "steps": 30}]
+    assert full[0].params == DEFAULT
+    assert proxy[1].value == full[0].value == out["default"].val_loss == out["proxy"]["start_losses"][0]
+    assert out["proxy"]["val_loss"] <= proxy[1].value and out["full"]["val_loss"] <= full[0].value
 
 
 def test_lr_schedule_example_measures_the_forecast(capsys):

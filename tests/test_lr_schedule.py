@@ -134,59 +134,71 @@ def test_validation_reports_are_the_objective_and_leave_the_run_alone(task):
         task.train(DEFAULT, steps=5, val_every=0)
 
 
-def test_proxy_tuning_checks_its_recommendation_in_full_within_the_budget(task):
+def test_proxy_tuning_searches_prefixes_and_continues_the_best_within_the_budget(task):
+    """T = 100, rungs 20 and 50. Budget 250: the search spends 6 x 20, which leaves 130; k1 = 2
+    runs continue to 50 (2 x 30) and then k2 = 1 to 100 (50) fit, k1 = 3 (90 + 50) does not."""
     T = task.steps
-    out = tune_with_proxies(task, trials=5, seed=0, validate=2)
+    out = tune_with_proxies(task, trials=6, seed=0, budget=250)
     trials = out["tuner"].trials
-    assert len(trials) == 5
-    # The last two trials are full runs: the model's best configuration without one, then the
-    # knowledge gradient's choice at full length. The answer is the better of the model's final choice (trained after the trials only if it
-    # had no full run) and the best full run; its value is its own full run's.
-    full = [t for t in trials if t.state == "complete" and t.params["steps"] == T]
-    assert trials[3].params["steps"] == T and full
-    assert out["val_loss"] == task(out["recommended"]) and out["val_loss"] <= min(t.value for t in full)
-    assert out["steps"] == out["tuner"].total_steps + (T if out["retrained"] else 0)
-    assert out["steps"] <= 5 * T // 3  # the default budget: a third of the trials' full runs
-    with pytest.raises(hpo.HPOValueError, match="validate >= 0"):
-        tune_with_proxies(task, trials=2, validate=-1)
-    with pytest.raises(hpo.HPOValueError, match="budget >= 10"):
-        tune_with_proxies(task, trials=2, budget=9)
+    assert out["rungs"] == (20, 50, 100) and out["promoted"] == (2, 1)
+    assert [t.params["steps"] for t in trials] == [20] * 6 + [50] * 2 + [100]
+    assert [t.steps for t in trials] == [20] * 6 + [30] * 2 + [50]  # a continuation pays what it adds
+    assert out["steps"] == out["tuner"].total_steps == 6 * 20 + 2 * 30 + 50 <= 250
+
+    def config(t):
+        return {k: v for k, v in t.params.items() if k != "steps"}
+
+    # Successive halving: the best prefixes at 20 go on to 50, the best of those to 100.
+    first = sorted(trials[:6], key=lambda t: t.value)
+    assert [config(t) for t in trials[6:8]] == [config(t) for t in first[:2]]
+    assert config(trials[8]) == config(min(trials[6:8], key=lambda t: t.value))
+    # A run continued from its checkpoints is the configuration's full run, and the answer.
+    assert out["recommended"] == config(trials[8]) and out["val_loss"] == trials[8].value == task(out["recommended"])
+    # Each stop on the way is the loss after that many steps of the full run's own schedule.
+    at_50 = next(t for t in trials[6:8] if config(t) == out["recommended"])
+    assert at_50.value == task.train(out["recommended"], steps=50).val_loss
+    assert out["tuner"].best_trial.number == 8  # the study's best is its best full run
 
 
-def test_proxy_tuning_keeps_runs_within_what_its_budget_leaves(task, monkeypatch):
-    """Budget 3.5 full runs, 8 trials, 2 checks. Trial 3 (the design's full run) fits beside the
-    two checks (0.3 + 1 + 2 full runs); after it a free choice (up to a full run) and the checks
-    would not (1.3 + 1 + 2), so trial 4 is asked within 0.2 full runs (what is left) and trial 5
-    within 0.1 (the shortest); the two checks fit exactly, and the final choice is not trained
-    after them (it would overdraw)."""
-    T = task.steps
-    queued, enqueue = [], hpo.Tuner.enqueue
-
-    def spy(tuner, params=None, *, within=None):
-        queued.append((params, within))
-        enqueue(tuner, params, within=within)
-
-    monkeypatch.setattr(hpo.Tuner, "enqueue", spy)
-    out = tune_with_proxies(task, trials=8, seed=0, validate=2, budget=7 * T // 2)
-    steps = [t.params["steps"] for t in out["tuner"].trials]
-    assert steps == [T // 10] * 3 + [T] + [T // 10] * 2 + [T, T]
-    # The checks: the model's best configuration without a full run, then any at full length.
-    assert queued[:2] == [(None, {"steps": (T // 10, 2 * T // 10)}), (None, {"steps": (T // 10, T // 10)})]
-    assert len(queued[2][0]) == 6 and queued[2][0]["steps"] == T and queued[3:] == [({"steps": T}, None)]
-    assert out["steps"] == 7 * T // 2 and not out["retrained"]
-    assert out["val_loss"] == min(t.value for t in out["tuner"].trials if t.params["steps"] == T and t.value is not None)
+def test_proxy_tuning_rejects_a_budget_or_rungs_it_cannot_use(task):
+    # The least budget: the search (6 x 20) and one run continued to T (80).
+    with pytest.raises(hpo.HPOValueError, match="budget >= 200"):
+        tune_with_proxies(task, trials=6, budget=199)
+    for rungs in [(50, 20), (20, 100), (0, 50), (20.5, 50), (20,), 20]:
+        with pytest.raises(hpo.HPOValueError, match="rungs"):
+            tune_with_proxies(task, trials=2, rungs=rungs)
+    with pytest.raises(hpo.HPOValueError, match="len\\(start\\) <= trials"):
+        tune_with_proxies(task, trials=1, start=[DEFAULT, DEFAULT])
+    # The default budget is a third of the trials' full runs, or the least if that is more.
+    out = tune_with_proxies(task, trials=2, seed=0)
+    assert out["steps"] == 2 * 20 + 80 and out["promoted"] == (1, 1)
 
 
 def test_proxy_tuning_starts_from_given_configurations_in_full(task):
-    """``start`` runs the schedule in use in full as trial 0 (its value is its full run's), so
-    the answer is at least as good; a bad configuration is refused before any training."""
+    """``start`` runs the schedule in use in full as trial 0 (its prefix at r0 teaches the
+    search), so the answer is at least as good; a bad configuration is refused before any
+    training."""
     T = task.steps
-    out = tune_with_proxies(task, trials=4, seed=1, validate=1, start=[DEFAULT])
-    first = out["tuner"].trials[0]
-    assert first.params == {**DEFAULT, "steps": T} and first.value == task(DEFAULT)
-    assert out["val_loss"] <= first.value and len(out["tuner"].trials) == 4
+    out = tune_with_proxies(task, trials=3, seed=1, start=[DEFAULT])
+    trials = out["tuner"].trials
+    assert trials[0].params == {**DEFAULT, "steps": 20} and trials[1].params == {**DEFAULT, "steps": T}
+    assert out["start_losses"] == [trials[1].value] == [task(DEFAULT)]
+    assert out["val_loss"] <= task(DEFAULT)
     with pytest.raises(hpo.HPOValueError, match="peak_lr"):
         tune_with_proxies(task, trials=2, start=[{**DEFAULT, "peak_lr": 5.0}])
+
+
+def test_proxy_tuning_drops_a_diverging_run_with_its_reason():
+    """Without clipping, SGD at 1.0 without warmup diverges within 20 steps: its prefix is a
+    failed trial with the reason, never continued; the search goes on."""
+    unclipped = tiny_task(max_grad_norm=None)
+    wild = {"schedule": "constant_cooldown", "optimizer": "sgd", "peak_lr": 1.0, "warmup_frac": 0.0, "final_frac": 0.5}
+    assert unclipped.train(wild, steps=20).diverged_reason is not None
+    out = tune_with_proxies(unclipped, trials=3, seed=0, start=[wild], budget=3 * 20 + 80 + 80)
+    trials = out["tuner"].trials
+    assert trials[0].state == "fail" and "at step" in trials[0].reason and trials[0].steps < 20
+    assert all(t.params["peak_lr"] != 1.0 for t in trials[1:]) and out["start_losses"] == [None]
+    assert math.isfinite(out["val_loss"]) and out["val_loss"] == unclipped(out["recommended"])
 
 
 def test_a_compressed_run_is_the_schedule_over_its_own_length(task):
