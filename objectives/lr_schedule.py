@@ -22,9 +22,10 @@ Two ways to tune the schedule:
 
 1. **Parametric** (:data:`SPACE`, :func:`schedule_lr`): linear warmup, then cosine decay, linear
    decay, or a constant rate with a linear cooldown over the last ``COOLDOWN_FRAC`` (20%) of the run;
-   ``LRScheduleTask(seed)(params)`` is the full run's validation loss. A run of ``T/10`` steps,
-   ``task.train(params, steps=T // 10)``, is the first tenth of the full run (the schedule's
-   horizon stays ``T``), which is what makes it a proxy of the full run.
+   ``LRScheduleTask(seed)(params)`` is the full run's validation loss. A run of ``T/5`` steps,
+   ``task.train(params, steps=T // 5)``, is the first fifth of the full run (the schedule's
+   horizon stays ``T``): the proxy that :func:`tune_with_proxies` searches with, continuing the
+   best runs from their checkpoints.
 2. **Per stage, on the fly** (:func:`autolrs`, AutoLRS: Jin et al., "AutoLRS: Automatic
    Learning-Rate Schedule by Bayesian Optimization on the Fly", ICLR 2021): the run is cut into
    stages; in each, candidate rates chosen by Bayesian optimisation are each tried for a tenth of
@@ -530,11 +531,13 @@ class LRScheduleTask:
         ``steps`` steps and measure its validation loss.
 
         Two proxies of the full run: its first ``steps`` steps (``horizon = T``, the default), or a
-        complete shorter run (``horizon = steps``: the schedule compressed into ``steps``). The
-        second ranks schedules more like the full run does (Spearman rank correlation with the
-        full run's validation loss over 14 random configurations: 0.74 for a compressed run of
-        ``T/10`` steps, 0.58 for the first tenth; measured without clipping), because its rate
-        decays as the full run's does.
+        complete shorter run (``horizon = steps``: the schedule compressed into ``steps``). At
+        ``T/10`` steps the second ranks schedules more like the full run does, because its rate
+        decays as the full run's does (Spearman rank correlation with the full runs' validation
+        loss over 14 random configurations: 0.74 against 0.58, measured without clipping; among
+        good configurations with clipping, 0.48 / 0.68 against 0.12 / 0.24 on task seeds 0 / 1);
+        from ``T/5`` on the first ranks them as well or better (0.70 / 0.79 against 0.66 / 0.79,
+        at ``T/2`` 0.96 / 0.80 against 0.61 / 0.67) and can be continued.
 
         Args:
             config: A configuration of :data:`SPACE`.
