@@ -198,6 +198,13 @@ def schedule_lr(kind: str, t: float, total: int, *, peak_lr: float, warmup_frac:
     return float(final_lr + (peak_lr - final_lr) * shape)
 
 
+def _rates(config: Mapping[str, Any], total: int) -> Callable[[int], float]:
+    """The learning rate of each step of a ``total``-step run of ``config``'s schedule (a
+    configuration of :data:`SPACE`), given the step's 0-based index."""
+    shape = {k: config[k] for k in ("peak_lr", "warmup_frac", "final_frac")}
+    return functools.partial(schedule_lr, config["schedule"], total=total, **shape)
+
+
 def docstring_corpus(modules: Sequence[str] = STDLIB_MODULES) -> str:
     """The docstrings of ``modules`` and of their public functions and classes (alphabetical), each
     block headed ``## name``, blocks separated by blank lines.
@@ -559,15 +566,10 @@ class LRScheduleTask:
         n = total if steps is None else steps
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 1 <= n <= total:
             raise hpo.HPOValueError(f"`1 <= steps <= horizon` ({total}) must hold, but got steps={steps!r}.")
-        kind, total = p["schedule"], int(total)
-        shape = {"peak_lr": p["peak_lr"], "warmup_frac": p["warmup_frac"], "final_frac": p["final_frac"]}
+        rate = _rates(p, int(total))
         _check_count("val_every", val_every, 1, optional=True)
         start = time.perf_counter()
         run = self.start(p["optimizer"])
-
-        def rate(t: int) -> float:
-            return schedule_lr(kind, t, total, **shape)
-
         if val_every is None:
             losses = run.advance(rate, int(n), report)
         else:
@@ -907,8 +909,7 @@ class _Prefix:
     def __init__(self, task: LRScheduleTask, params: Mapping[str, Any]) -> None:
         self.params = dict(params)
         self.run = task.start(self.params["optimizer"])
-        shape = {k: self.params[k] for k in ("peak_lr", "warmup_frac", "final_frac")}
-        self._rate = functools.partial(schedule_lr, self.params["schedule"], total=task.steps, **shape)
+        self._rate = _rates(self.params, task.steps)
         self.loss: float | None = None
 
     @property
