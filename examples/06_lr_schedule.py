@@ -12,7 +12,7 @@ or constant with a cooldown; peak rate, warmup and final fractions, AdamW or SGD
 - ``--compare`` also tunes with full runs only, the same number of trials, and prints the final
   validation losses and the training steps each spent.
 - ``--from-default`` starts both from the default schedule (AdamW at 3e-3, cosine, 10% warmup),
-  run in full as trial 0 (within the trials and, for proxy tuning, the budget), as a user who
+  run in full first (within the trials and, for proxy tuning, the budget), as a user who
   tunes the schedule in use would.
 - ``--autolrs`` also tunes a cosine schedule (AdamW) with full runs and then runs the per-stage
   schedule found on the fly (AutoLRS, stages of ``T/3`` steps, for up to ``2T`` steps) until its
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> dict:
                         help="training steps proxy tuning may spend (default: a third of the trials' full runs)")
     parser.add_argument("--compare", action="store_true", help="also tune with full runs only")
     parser.add_argument("--from-default", action="store_true",
-                        help="start both tunings from the default schedule, run in full as trial 0")
+                        help="start both tunings from the default schedule, run in full first")
     parser.add_argument("--autolrs", action="store_true", help="also find a per-stage schedule on the fly")
     parser.add_argument("--forecast", action="store_true", help="measure the forecast of AutoLRS's probes instead")
     parser.add_argument("--out", default="lr-schedule-report")

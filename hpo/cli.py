@@ -326,7 +326,7 @@ def _demo_lr_schedule(args: argparse.Namespace, storage: str, study_name: str):
     from objectives.lr_schedule import DEFAULT, LRScheduleTask, tune_with_proxies
 
     task = LRScheduleTask(args.seed, steps=100 if args.quick else 300)
-    # The schedule in use (DEFAULT) is the first trial, in full: the search starts from it.
+    # The schedule in use (DEFAULT) runs first, in full: the search starts from it.
     result = tune_with_proxies(
         task, trials=min(args.trials, args.target_trials), seed=args.seed, storage=storage, study_name=study_name,
         log=functools.partial(print, flush=True), start=[DEFAULT],
