@@ -860,8 +860,8 @@ def tune_with_proxies(
         budget = max(trials * T // 3, least)
     _check_count("budget", budget, least)
     left = budget - trials * r0 - len(start) * (T - r0)  # for the continuations
-    k1 = max(k for k in range(1, trials - len(start) + 1) if k * (r1 - r0) + max(1, k // 2) * (T - r1) <= left) \
-        if len(start) < trials else 0
+    fits = [k for k in range(1, trials - len(start) + 1) if k * (r1 - r0) + max(1, k // 2) * (T - r1) <= left]
+    k1 = max(fits, default=0)  # 0 when every trial is a start
     search = hpo.Tuner(SPACE, seed=seed)
     tuner = hpo.Tuner({**SPACE, "steps": hpo.Int(r0, T)}, fidelity="steps", seed=seed, storage=storage, study_name=study_name)
     starts: list[_Prefix] = []
