@@ -813,18 +813,10 @@ def tune_with_proxies(
     ``k = T/10`` (the unigram plateau, left fastest by whatever skips the warmup), 0.70 / 0.79 at
     ``T/5``, 0.96 / 0.80 at ``T/2``; a compressed run of ``k`` steps (the schedule squeezed into
     it; it cannot be continued) at 0.48 / 0.68 for ``k = T/10``, 0.66 / 0.79 at ``T/5`` and no
-    better at ``T/2`` (0.61 / 0.67). Multi-fidelity knowledge gradient over compressed runs of
-    ``T/10`` to ``T`` steps, with forecast-based early stopping of its full runs (this function
-    until the measurement), met the issue's target on 5 of 16 task seeds against full-run tuning
-    (median gap +1.7%, worst +6.8%); this version on 11 (+0.79%, +1.94%). On held-out variants
-    (``steps=600``, a 3-layer model; 4 task seeds each) the two tie (4 wins each, median +2.6%
-    against +2.9%), with this version's worst miss larger (+17.2% against +10.2%): its search sees
-    only prefixes and can settle on what leaves the plateau fastest. Started from the default
-    schedule (``start``) this version wins 6 of the 8 (median +2.3% against +2.9%, worst +5.1%
-    against +3.8%). On four fresh variants, used for no choice (batch size 32 and ``steps=450``,
-    task seeds 4 and 5), it lands +4.5%, +4.2%, +3.4% and +1.5% behind full-run tuning. Cooldown
-    probes, near-duplicate-free promotions and the default tried first were measured on top and
-    not kept. See the README's proxy section.
+    better at ``T/2`` (0.61 / 0.67). Against full-run tuning at 25 trials it is within 1% on 11
+    of 16 task seeds (multi-fidelity knowledge gradient over compressed runs, which it replaced:
+    5), and 1.5-4.5% behind on fresh variants of the task. The README's proxy section has the
+    measurements, the held-out variants and the variants tried and not kept.
 
     Every run a configuration reaches is a trial of the returned ``tuner``'s study (in
     ``storage`` under ``study_name``; the run's length ``steps`` is its fidelity), so the study
