@@ -5,10 +5,10 @@ library's docstrings for ``T`` steps with a parametric schedule (warmup, then co
 or constant with a cooldown; peak rate, warmup and final fractions, AdamW or SGD).
 
 - **Proxy tuning** (default): every run is a full run of its schedule that may stop early. BO
-  (expected improvement) on the validation loss after the first ``T/5`` steps chooses ``--trials``
-  configurations; the best of those runs continue from their checkpoints to ``T/2`` steps, the
-  best of those to ``T`` (successive halving), as many as ``--budget`` pays for (default: a third
-  of ``--trials`` full runs). The answer is the best full run.
+  (expected improvement) on the validation loss after the first ``T/5`` steps chooses the
+  configurations, and the best of those runs continue from their checkpoints to ``T``:
+  ``--trials`` counts both (25: 20 searched, 5 continued), as many continued as ``--budget`` pays
+  for (default: a third of ``--trials`` full runs). The answer is the best full run.
 - ``--compare`` also tunes with full runs only, the same number of trials, and prints the final
   validation losses and the training steps each spent.
 - ``--from-default`` starts both from the default schedule (AdamW at 3e-3, cosine, 10% warmup),
@@ -107,16 +107,15 @@ def main(argv: list[str] | None = None) -> dict:
     task = LRScheduleTask(args.seed, steps=args.steps)
     default = task.train(DEFAULT)
     print(f"default schedule ({describe(DEFAULT)}): validation loss {default.val_loss:.4f} after {default.steps} steps")
-    print("proxy tuning (BO on the first fifth of each run, successive halving):", flush=True)
+    print("proxy tuning (BO on the first fifth of each run; the best continued to the end):", flush=True)
     start = (DEFAULT,) if args.from_default else ()
     proxy = tune_with_proxies(
         task, trials=args.trials, seed=args.seed, budget=args.budget, log=functools.partial(print, flush=True),
         start=start,
     )
-    k1, k2 = proxy["promoted"]
     print(f"answer {describe(proxy['recommended'])}: full-run validation loss {proxy['val_loss']:.4f}; "
-          f"{proxy['steps']} training steps spent ({k1} runs continued to {proxy['rungs'][1]} steps, {k2} to "
-          f"{proxy['rungs'][2]})")
+          f"{proxy['steps']} training steps spent ({proxy['searched']} configurations searched, the best "
+          f"{proxy['continued']} continued to {task.steps} steps)")
     out = {"task": task, "default": default, "proxy": proxy}
     if args.compare:
         print("full-run tuning:", flush=True)

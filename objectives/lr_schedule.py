@@ -791,32 +791,34 @@ def tune_with_proxies(
     log: Callable[[str], None] | None = None,
     budget: int | None = None,
     start: Sequence[Mapping[str, Any]] = (),
-    rungs: tuple[int, int] | None = None,
+    prefix: int | None = None,
 ) -> dict[str, Any]:
     """Tune the schedule with short training proxies: Bayesian optimisation on the first part of
-    each full run, then successive halving of the best runs, continued from their checkpoints.
+    each full run, then the best of those runs continued from their checkpoints to the end.
 
-    A proxy here is a **prefix**: the first ``r0`` steps of the configuration's own full run (the
-    schedule's horizon stays ``T``), so a promising run goes on from its checkpoint and pays only
-    the steps it adds. With ``rungs = (r0, r1)`` (default ``(T // 5, T // 2)``):
+    A proxy here is a **prefix**: the first ``prefix`` steps (default ``T // 5``) of the
+    configuration's own full run (the schedule's horizon stays ``T``), so a promising run goes on
+    from its checkpoint and pays only the steps it adds. ``trials`` counts runs as full-run
+    tuning does: each configuration tried is one, and so is each continuation to ``T``.
 
-    1. **Search.** ``trials`` configurations, each trained for ``r0`` steps; an :class:`hpo.Tuner`
-       (its default acquisition, (noisy) expected improvement) on the validation loss after
-       ``r0`` steps chooses the next.
-    2. **Successive halving.** The best ``k1`` runs continue to ``r1`` steps, the best ``k2`` of
-       those to ``T``: ``k1`` is the largest with ``k2 = k1 // 2`` continuations to ``T`` within
-       the budget, and ``k2`` then all that the rest pays for (at most ``k1``).
+    1. **Search.** ``searched`` configurations, each trained for ``prefix`` steps; an
+       :class:`hpo.Tuner` (its default acquisition, (noisy) expected improvement) on the
+       validation loss after ``prefix`` steps chooses the next.
+    2. **Continuations.** The ``continued`` best prefixes go on to ``T``, where ``searched +
+       continued = trials`` and ``continued`` is the most the budget pays for, at most half of
+       the searched configurations that are not starts (25 trials and the default budget: 20
+       searched, 5 continued).
 
-    The answer is the best full run. Why prefixes and these rungs (measured on this task with the
-    gradient clipped, 24 configurations x task seeds 0 and 1, among those ending below 3.0): the
-    loss after ``k`` steps of the full schedule ranks the full runs at Spearman 0.12 / 0.24 for
-    ``k = T/10`` (the unigram plateau, left fastest by whatever skips the warmup), 0.70 / 0.79 at
-    ``T/5``, 0.96 / 0.80 at ``T/2``; a compressed run of ``k`` steps (the schedule squeezed into
-    it; it cannot be continued) at 0.48 / 0.68 for ``k = T/10``, 0.66 / 0.79 at ``T/5`` and no
-    better at ``T/2`` (0.61 / 0.67). Against full-run tuning at 25 trials it is within 1% on 11
-    of 16 task seeds (multi-fidelity knowledge gradient over compressed runs, which it replaced:
-    5), and 1.5-4.5% behind on fresh variants of the task. The README's proxy section has the
-    measurements, the held-out variants and the variants tried and not kept.
+    The answer is the best full run. Why prefixes (measured on this task with the gradient
+    clipped, 24 configurations x task seeds 0 and 1, among those ending below 3.0): the loss after
+    ``k`` steps of the full schedule ranks the full runs at Spearman 0.12 / 0.24 for ``k = T/10``
+    (the unigram plateau, left fastest by whatever skips the warmup), 0.70 / 0.79 at ``T/5``;
+    a compressed run of ``k`` steps (the schedule squeezed into it; it cannot be continued) at
+    0.48 / 0.68 for ``k = T/10``, 0.66 / 0.79 at ``T/5``. Why fewer searched and more finished
+    than successive halving over 25 searched (6 to ``T/2``, 3 to ``T``), which this replaced:
+    among good runs the loss midway ranks by how far a schedule has annealed, so the rung misled,
+    and the search's last trials exploit the prefix's own optimum, crowding the best prefixes
+    with runs that end worse. The README's proxy section has the measurements.
 
     Every run a configuration reaches is a trial of the returned ``tuner``'s study (in
     ``storage`` under ``study_name``; the run's length ``steps`` is its fidelity), so the study
@@ -825,65 +827,62 @@ def tune_with_proxies(
     the reason and goes no further.
 
     ``budget`` bounds the training steps. It must pay for the search, the starts and one
-    configuration continued to ``T``; the default is a third of ``trials`` full runs, or that
-    least if it is more.
+    searched configuration continued to ``T``; the default is a third of ``trials`` full runs, or
+    that least if it is more.
 
-    ``start``: configurations of :data:`SPACE` (e.g. the schedule in use), the first of the
-    trials, run in full within the budget: the search learns their loss after ``r0`` steps, and
-    the answer is at least as good as each.
+    ``start``: configurations of :data:`SPACE` (e.g. the schedule in use), the first searched,
+    each run in full as one trial: the search learns their loss after ``prefix`` steps, and the
+    answer is at least as good as each. ``trials >= len(start) + 2`` unless every trial is a start.
 
     Returns:
         ``tuner`` (the study of every run), ``recommended`` (the answer's configuration),
         ``val_loss`` (its full run's validation loss), ``steps`` (training steps spent),
-        ``start_losses`` (the full runs of ``start``), ``rungs`` (``(r0, r1, T)``) and
-        ``promoted`` (``(k1, k2)``).
+        ``start_losses`` (the full runs of ``start``), ``prefix`` (the search's run length),
+        ``searched`` (configurations tried, the starts among them) and ``continued`` (searched
+        runs continued to ``T``).
     """
     T = task.steps
-    if rungs is not None and (isinstance(rungs, (str, bytes)) or not isinstance(rungs, Sequence) or len(rungs) != 2):
-        raise hpo.HPOValueError(f"`rungs` must be a pair (r0, r1) of step counts, but got rungs={rungs!r}.")
-    r0, r1 = (T // 5, T // 2) if rungs is None else rungs
-    for name, value in (("rungs[0]", r0), ("rungs[1]", r1)):
-        _check_count(name, value, 1)
-    if not r0 < r1 < T:
-        raise hpo.HPOValueError(f"`0 < rungs[0] < rungs[1] < T` ({T}) must hold, but got rungs={rungs!r}.")
+    r0 = T // 5 if prefix is None else prefix
+    _check_count("prefix", r0, 1)
+    if not r0 < T:
+        raise hpo.HPOValueError(f"`0 < prefix < T` ({T}) must hold, but got prefix={prefix!r}.")
     _check_count("trials", trials, 1)
     start = [SPACE.validate(config) for config in start]
-    if len(start) > trials:
-        raise hpo.HPOValueError(f"`len(start) <= trials` must hold, but got {len(start)} starts for trials={trials}.")
-    least = trials * r0 + (len(start) + (len(start) < trials)) * (T - r0)
+    n, s = trials, len(start)
+    if not (n == s or n >= s + 2):
+        raise hpo.HPOValueError(
+            f"`trials >= len(start) + 2` (a searched configuration and its continuation) must hold unless every "
+            f"trial is a start, but got {s} starts for trials={trials}."
+        )
+
+    def cost(c: int) -> int:  # n - c configurations (s in full), c of the others continued
+        return (n - c - s) * r0 + s * T + c * (T - r0)
+
+    least = cost(0 if n == s else 1)
     if budget is None:
-        budget = max(trials * T // 3, least)
+        budget = max(n * T // 3, least)
     _check_count("budget", budget, least)
-    left = budget - trials * r0 - len(start) * (T - r0)  # for the continuations
-    fits = [k for k in range(1, trials - len(start) + 1) if k * (r1 - r0) + max(1, k // 2) * (T - r1) <= left]
-    k1 = max(fits, default=0)  # 0 when every trial is a start
+    continued = max((c for c in range(1, (n - s) // 2 + 1) if cost(c) <= budget), default=0)
+    searched = n - continued
     search = hpo.Tuner(SPACE, seed=seed)
     tuner = hpo.Tuner({**SPACE, "steps": hpo.Int(r0, T)}, fidelity="steps", seed=seed, storage=storage, study_name=study_name)
     starts: list[_Prefix] = []
     runs: list[_Prefix] = []  # the search's
-    for i in range(trials):
-        if i < len(start):
+    for i in range(searched):
+        if i < s:
             search.enqueue(start[i])
         asked = search.ask()
         run = _Prefix(task, asked.params)
-        (starts if i < len(start) else runs).append(run)
+        (starts if i < s else runs).append(run)
         loss = run.continue_to(r0, tuner, log)
         if loss is None:
             search.tell(asked, state="fail", reason=run.run.diverged_reason)
         else:
             search.tell(asked, loss)
-            if i < len(start):
+            if i < s:
                 run.continue_to(T, tuner, log)
-    if k1:
-        alive = sorted((r for r in runs if r.loss is not None), key=lambda r: r.loss)[:k1]
-        for r in alive:
-            r.continue_to(r1, tuner, log)
-        k2 = min(k1, (left - len(alive) * (r1 - r0)) // (T - r1))
-        alive = sorted((r for r in alive if r.loss is not None), key=lambda r: r.loss)[:k2]
-        for r in alive:
-            r.continue_to(T, tuner, log)
-    else:
-        k2 = 0
+    for r in sorted((r for r in runs if r.loss is not None), key=lambda r: r.loss)[:continued]:
+        r.continue_to(T, tuner, log)
     done = [r for r in starts + runs if r.step == T and r.loss is not None]
     if not done:  # every continued run diverged: the furthest of the rest goes on (beyond the budget)
         going = [r for r in runs if r.loss is not None]
@@ -894,7 +893,7 @@ def tune_with_proxies(
     best = min(done, key=lambda r: r.loss)
     return {
         "tuner": tuner, "recommended": best.params, "val_loss": best.loss, "steps": tuner.total_steps,
-        "start_losses": [r.loss for r in starts], "rungs": (r0, r1, T), "promoted": (k1, k2),
+        "start_losses": [r.loss for r in starts], "prefix": r0, "searched": searched, "continued": continued,
     }
 
 

@@ -95,11 +95,11 @@ def test_lr_schedule_example_counts_steps_and_recommends_a_full_run(tmp_path):
     proxy, full, task = out["proxy"], out["full"], out["task"]
     trials = proxy["tuner"].trials
     assert len(full["tuner"].trials) == 3 and full["steps"] == 3 * 50
-    # T = 50, rungs 10 and 25. Budget 100: the search spends 3 x 10; the other 70 pay for all
-    # three runs continued to 25 (3 x 15) and one of them to 50 (25).
-    assert proxy["promoted"] == (3, 1)
-    assert [t.params["steps"] for t in trials] == [10] * 3 + [25] * 3 + [50]
-    assert proxy["steps"] == sum(t.steps for t in trials) == 3 * 10 + 3 * 15 + 25
+    # T = 50, prefix 10, 3 trials: 2 configurations searched (2 x 10) and the best continued to
+    # 50 (40); 1 searched and 2 continued is not possible.
+    assert (proxy["searched"], proxy["continued"]) == (2, 1)
+    assert [t.params["steps"] for t in trials] == [10] * 2 + [50]
+    assert proxy["steps"] == sum(t.steps for t in trials) == 2 * 10 + 40
     assert proxy["val_loss"] == task(proxy["recommended"])  # the answer's full run
     assert (tmp_path / "index.html").exists()
 
@@ -108,7 +108,7 @@ def test_lr_schedule_example_starts_both_tunings_from_the_default(tmp_path):
     from objectives.lr_schedule import DEFAULT
 
     example = load("06_lr_schedule")
-    argv = ["--trials", "2", "--steps", "30", "--budget", "60", "--compare", "--from-default", "--out", str(tmp_path)]
+    argv = ["--trials", "3", "--steps", "30", "--budget", "60", "--compare", "--from-default", "--out", str(tmp_path)]
     out = example.main(argv)
     proxy, full = out["proxy"]["tuner"].trials, out["full"]["tuner"].trials
     # The default schedule's full run is each tuning's first: the same run, the same loss (the

@@ -135,43 +135,44 @@ def test_validation_reports_are_the_objective_and_leave_the_run_alone(task):
 
 
 def test_proxy_tuning_searches_prefixes_and_continues_the_best_within_the_budget(task):
-    """T = 100, rungs 20 and 50. Budget 250: the search spends 6 x 20, which leaves 130; k1 = 2
-    runs continue to 50 (2 x 30) and then k2 = 1 to 100 (50) fit, k1 = 3 (90 + 50) does not."""
+    """T = 100, prefix 20, 6 trials. Budget 250: 4 configurations searched (4 x 20) and the best
+    2 continued to 100 (2 x 80) cost 240; 3 searched and 3 continued (300) do not fit."""
     T = task.steps
     out = tune_with_proxies(task, trials=6, seed=0, budget=250)
     trials = out["tuner"].trials
-    assert out["rungs"] == (20, 50, 100) and out["promoted"] == (2, 1)
-    assert [t.params["steps"] for t in trials] == [20] * 6 + [50] * 2 + [100]
-    assert [t.steps for t in trials] == [20] * 6 + [30] * 2 + [50]  # a continuation pays what it adds
-    assert out["steps"] == out["tuner"].total_steps == 6 * 20 + 2 * 30 + 50 <= 250
+    assert out["prefix"] == 20 and (out["searched"], out["continued"]) == (4, 2)
+    assert [t.params["steps"] for t in trials] == [20] * 4 + [T] * 2
+    assert [t.steps for t in trials] == [20] * 4 + [80] * 2  # a continuation pays what it adds
+    assert out["steps"] == out["tuner"].total_steps == 4 * 20 + 2 * 80 <= 250
 
     def config(t):
         return {k: v for k, v in t.params.items() if k != "steps"}
 
-    # Successive halving: the best prefixes at 20 go on to 50, the best of those to 100.
-    first = sorted(trials[:6], key=lambda t: t.value)
-    assert [config(t) for t in trials[6:8]] == [config(t) for t in first[:2]]
-    assert config(trials[8]) == config(min(trials[6:8], key=lambda t: t.value))
-    # A run continued from its checkpoints is the configuration's full run, and the answer.
-    assert out["recommended"] == config(trials[8]) and out["val_loss"] == trials[8].value == task(out["recommended"])
-    # Each stop on the way is the loss after that many steps of the full run's own schedule.
-    at_50 = next(t for t in trials[6:8] if config(t) == out["recommended"])
-    assert at_50.value == task.train(out["recommended"], steps=50).val_loss
-    assert out["tuner"].best_trial.number == 8  # the study's best is its best full run
+    # The best prefixes go on to T, from their checkpoints.
+    first = sorted(trials[:4], key=lambda t: t.value)
+    assert [config(t) for t in trials[4:]] == [config(t) for t in first[:2]]
+    # A run continued from its checkpoint is the configuration's full run; the best is the answer.
+    best = min(trials[4:], key=lambda t: t.value)
+    assert out["recommended"] == config(best) and out["val_loss"] == best.value == task(out["recommended"])
+    # Its stop at 20 was the loss after that many steps of the full run's own schedule.
+    at_20 = next(t for t in trials[:4] if config(t) == out["recommended"])
+    assert at_20.value == task.train(out["recommended"], steps=20).val_loss
+    assert out["tuner"].best_trial.number == best.number  # the study's best is its best full run
 
 
-def test_proxy_tuning_rejects_a_budget_or_rungs_it_cannot_use(task):
-    # The least budget: the search (6 x 20) and one run continued to T (80).
-    with pytest.raises(hpo.HPOValueError, match="budget >= 200"):
-        tune_with_proxies(task, trials=6, budget=199)
-    for rungs in [(50, 20), (20, 100), (0, 50), (20.5, 50), (20,), 20]:
-        with pytest.raises(hpo.HPOValueError, match="rungs"):
-            tune_with_proxies(task, trials=2, rungs=rungs)
-    with pytest.raises(hpo.HPOValueError, match="len\\(start\\) <= trials"):
-        tune_with_proxies(task, trials=1, start=[DEFAULT, DEFAULT])
+def test_proxy_tuning_rejects_a_budget_or_prefix_it_cannot_use(task):
+    # The least budget: 5 configurations searched (5 x 20) and one continued to T (80).
+    with pytest.raises(hpo.HPOValueError, match="budget >= 180"):
+        tune_with_proxies(task, trials=6, budget=179)
+    for prefix in [0, 100, 150, 20.5, True, (20, 50)]:
+        with pytest.raises(hpo.HPOValueError, match="prefix"):
+            tune_with_proxies(task, trials=2, prefix=prefix)
+    for trials, start in [(1, [DEFAULT, DEFAULT]), (2, [DEFAULT])]:
+        with pytest.raises(hpo.HPOValueError, match="trials >= len\\(start\\) \\+ 2"):
+            tune_with_proxies(task, trials=trials, start=start)
     # The default budget is a third of the trials' full runs, or the least if that is more.
     out = tune_with_proxies(task, trials=2, seed=0)
-    assert out["steps"] == 2 * 20 + 80 and out["promoted"] == (1, 1)
+    assert out["steps"] == 20 + 80 and (out["searched"], out["continued"]) == (1, 1)
 
 
 def test_proxy_tuning_starts_from_given_configurations_in_full(task):
