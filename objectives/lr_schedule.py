@@ -884,9 +884,9 @@ def tune_with_proxies(
     for r in sorted((r for r in runs if r.loss is not None), key=lambda r: r.loss)[:continued]:
         r.continue_to(T, tuner, log)
     done = [r for r in starts + runs if r.step == T and r.loss is not None]
-    if not done:  # every continued run diverged: the furthest of the rest goes on (beyond the budget)
-        going = [r for r in runs if r.loss is not None]
-        best = min(going, key=lambda r: (-r.step, r.loss)) if going else None
+    if not done:  # every continued run diverged: the best prefix left goes on (beyond the budget)
+        going = [r for r in runs if r.loss is not None]  # all stopped at r0: none reached T
+        best = min(going, key=lambda r: r.loss) if going else None
         if best is None or best.continue_to(T, tuner, log) is None:
             raise hpo.TrialStateError("no configuration completed a full run: every run diverged.")
         done = [best]
