@@ -135,15 +135,24 @@ def test_lr_schedule_example_measures_the_forecast(capsys):
     assert lines[1].split()[:3] == ["from", "step", "0"] and lines[3].split()[:2] == ["all", "starts"]
 
 
-# ~57 s: slow, so `make test` stays under 15 minutes (15:51 with it); the example's default mode
-# runs in test_lr_schedule_example_counts_steps_and_recommends_a_full_run
+# ~90 s with the cooldown variant (~57 s without): slow, so `make test` stays under 15 minutes
+# (15:51 with it); the example's default mode runs in
+# test_lr_schedule_example_counts_steps_and_recommends_a_full_run
 @pytest.mark.slow
 def test_lr_schedule_example_measures_autolrs_against_the_tuned_cosine(tmp_path):
     example = load("06_lr_schedule")
     out = example.main(["--trials", "2", "--steps", "150", "--autolrs", "--out", str(tmp_path)])
-    cosine, result, task = out["cosine"], out["autolrs"], out["task"]
+    cosine, task = out["cosine"], out["task"]
     assert cosine["params"]["schedule"] == "cosine" and cosine["val_loss"] == task(cosine["params"])
-    # AutoLRS stops at its first validation check at or below the cosine's loss, if any (at most 2T).
-    assert result.train_steps <= 2 * 150
-    hits = [s for s, v in result.val_curve if v <= cosine["val_loss"]]
-    assert result.reached_at == (hits[0] if hits else None)
+    # Both runs stop at their first validation check at or below the cosine's loss, if any (at most
+    # 2T, and the cooldown variant's final cooldown of T/10).
+    for result, cooldown in ((out["autolrs"], 0), (out["autolrs_cooldown"], 15)):
+        assert result.train_steps <= 2 * 150 + cooldown
+        hits = [s for s, v in result.val_curve if v <= cosine["val_loss"]]
+        assert result.reached_at == (hits[0] if hits else None)
+    # The cooldown variant's probes are a stage long (50 steps) and end with 15 cooldown steps;
+    # every check but the run's last is a 15-step cooldown branch, thrown away.
+    result = out["autolrs_cooldown"]
+    probes = [p for stage in result.probes for p in stage]
+    assert all(p.reason is None for p in probes)
+    assert result.search_steps == len(probes) * (50 + 15) + 15 * (len(result.val_curve) - 1)

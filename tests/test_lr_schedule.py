@@ -306,6 +306,53 @@ def test_autolrs_validation_checks_leave_the_run_alone_and_stop_it_at_the_target
         autolrs(task, stages=1, tau=50, target=math.nan)
 
 
+def _replay(task, pieces, cooldown=0):
+    """A fresh run through constant-rate ``pieces`` ``[(rate, steps), ...]``, then ``cooldown``
+    steps from the last rate linearly towards 0: (training losses, validation loss)."""
+    run = task.start("adamw")
+    losses = []
+    for rate, steps in pieces:
+        losses += run.advance(lambda t, rate=rate: rate, steps)
+    last, first = pieces[-1][0], run.step
+    losses += run.advance(lambda t: last * (1 - (t - first + 1) / (cooldown + 1)), cooldown)
+    return losses, run.val_loss()
+
+
+def test_autolrs_with_a_cooldown_scores_probes_past_the_stage_and_ends_the_run_cooled(task):
+    kwargs = dict(stages=2, tau=20, n_candidates=3, seed=0, lr_low=1e-3, lr_high=3e-2, probe_steps=20, cooldown=5)
+    result = autolrs(task, **kwargs)
+    first, second = result.rates
+    # Each probe's score is the validation loss after its 20 steps and a 5-step cooldown
+    # (rates r * 5/6, ..., r * 1/6), from the stage's checkpoint; the best score wins.
+    for probe in result.probes[0]:
+        assert probe.mean == _replay(task, [(probe.lr, 20)], cooldown=5)[1] and probe.std == 0.0
+    for probe in result.probes[1]:
+        assert probe.mean == _replay(task, [(first, 20), (probe.lr, 20)], cooldown=5)[1]
+    for rate, probes in zip(result.rates, result.probes, strict=True):
+        assert rate == min(probes, key=lambda p: p.mean).lr
+    # The run is the two stages and its own final cooldown; the check after stage 0 was a
+    # cooldown branch, thrown away (search steps) and the run restored.
+    losses, val = _replay(task, [(first, 20), (second, 20)], cooldown=5)
+    assert result.train_losses == tuple(losses) and result.val_loss == val
+    assert result.val_curve == ((25, _replay(task, [(first, 20)], cooldown=5)[1]), (45, val))
+    assert (result.train_steps, result.search_steps) == (2 * 20 + 5, 2 * 3 * (20 + 5) + 5)
+    # A target the first check reaches keeps that check's cooldown as the run's end.
+    target = result.val_curve[0][1] + 1e-12
+    reached = autolrs(task, **kwargs, target=target)
+    assert reached.reached_at == reached.train_steps == 25 and reached.rates == (first,)
+    assert reached.train_losses == tuple(_replay(task, [(first, 20)], cooldown=5)[0])
+    assert reached.search_steps == 3 * (20 + 5)
+    for bad, match in (
+        (dict(cooldown=-1), "cooldown >= 0"),
+        (dict(probe_steps=0, cooldown=5), "probe_steps >= 1"),
+        (dict(probe_steps=3), "probe_steps >= 5"),
+        (dict(probe_steps=30, cooldown=5), "probe_steps <= tau"),
+        (dict(cooldown=2.5), "cooldown >= 0"),
+    ):
+        with pytest.raises(hpo.HPOValueError, match=match):
+            autolrs(task, stages=1, tau=20, **bad)
+
+
 def test_autolrs_survives_a_stage_whose_probes_all_diverge(task):
     # SGD at 100-1000 blows up within a few steps: every probe fails, the stage falls back to
     # lr_low with a warning, diverges too, and the run ends with NaN and the reason.
