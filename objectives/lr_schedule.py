@@ -81,7 +81,6 @@ from typing import Any
 import numpy as np
 
 import hpo
-from hpo.proxy import MIN_POINTS
 from objectives._threads import one_thread
 from objectives.rag import STDLIB_MODULES, documented
 
@@ -737,14 +736,14 @@ def autolrs(
         _check_count(name, value, low)
     _check_count("cooldown", cooldown, 0)
     if probe_steps is None:
-        if tau < 10 * MIN_POINTS:
+        if tau < 50:
             raise hpo.HPOValueError(
-                f"`tau >= {10 * MIN_POINTS}` must hold with the default probe_steps = tau // 10 "
-                f"(the forecast needs {MIN_POINTS} losses), but got tau={tau}."
+                f"`tau >= 50` must hold with the default probe_steps = tau // 10 (a forecast needs 5 losses), "
+                f"but got tau={tau}."
             )
         probe_steps = int(tau) // 10
     else:
-        _check_count("probe_steps", probe_steps, 1 if cooldown else MIN_POINTS)
+        _check_count("probe_steps", probe_steps, 1 if cooldown else 5)  # a forecast needs 5 losses
         if probe_steps > tau:
             raise hpo.HPOValueError(f"`probe_steps <= tau` must hold, but got ({probe_steps=}, {tau=}).")
     if not 0 < lr_low < lr_high < math.inf:
