@@ -18,9 +18,9 @@ or constant with a cooldown; peak rate, warmup and final fractions, AdamW or SGD
   schedule found on the fly (AutoLRS, stages of ``T/3`` steps, for up to ``2T`` steps) until its
   validation loss reaches the tuned cosine's final one, and prints the training steps that took
   (the speed-up over ``T``) with the probes' search steps counted separately; then the same with
-  the stage objective that looks past the stage (each probe scored after a cooldown of ``T/10``
-  steps; a check every ``T/6`` steps whether such a cooldown reaches the target, the run ending
-  with it).
+  the stage objective that looks past the stage (probes a stage long, each scored after a
+  cooldown of ``T/10`` steps; a check every ``T/6`` steps whether such a cooldown reaches the
+  target, the run ending with it).
 - ``--forecast`` instead measures the learning-curve forecast where AutoLRS uses it: constant-rate
   curves of 100 steps from the initial weights and from checkpoints after 100 and 200 steps, for
   4 task seeds from ``--seed`` and 6 rates; each curve's loss after 100 steps forecast from its
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> dict:
         for key, name, options in (
             ("autolrs", "AutoLRS", dict(val_every=10)),
             ("autolrs_cooldown", "AutoLRS, scored after a cooldown",
-             dict(val_every=args.steps // 6, cooldown=args.steps // 10)),
+             dict(val_every=args.steps // 6, probe_steps=tau, cooldown=args.steps // 10)),
         ):
             result = autolrs(task, stages=6, tau=tau, seed=args.seed, target=cosine["val_loss"], **options)
             rates = " ".join(f"{r:.2e}" for r in result.rates)

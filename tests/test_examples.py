@@ -150,9 +150,9 @@ def test_lr_schedule_example_measures_autolrs_against_the_tuned_cosine(tmp_path)
         assert result.train_steps <= 2 * 150 + cooldown
         hits = [s for s, v in result.val_curve if v <= cosine["val_loss"]]
         assert result.reached_at == (hits[0] if hits else None)
-    # The cooldown variant's probes take a tenth of a stage (5 steps) and 15 cooldown steps; every
-    # check but the run's last is a 15-step cooldown branch, thrown away.
+    # The cooldown variant's probes are a stage long (50 steps) and end with 15 cooldown steps;
+    # every check but the run's last is a 15-step cooldown branch, thrown away.
     result = out["autolrs_cooldown"]
     probes = [p for stage in result.probes for p in stage]
     assert all(p.reason is None for p in probes)
-    assert result.search_steps == len(probes) * (5 + 15) + 15 * (len(result.val_curve) - 1)
+    assert result.search_steps == len(probes) * (50 + 15) + 15 * (len(result.val_curve) - 1)
