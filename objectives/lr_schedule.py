@@ -757,9 +757,11 @@ def autolrs(
     run = task.start(optimizer)
 
     def cool(rate: float) -> list[float]:
-        """``k`` steps from ``rate`` linearly down to (not including) 0."""
-        first = run.step
-        return run.advance(lambda t: rate * (1.0 - (t - first + 1) / (k + 1)), k)
+        """``k`` steps from ``rate`` linearly down to (not including) 0: a linear schedule of
+        ``k + 1`` steps without warmup, from its second step."""
+        first = run.step - 1
+        shape = dict(peak_lr=rate, warmup_frac=0.0, final_frac=0.0)
+        return run.advance(lambda t: schedule_lr("linear", t - first, k + 1, **shape), k)
 
     def score(rate: float, curve: list[float]) -> tuple[float, float]:
         if k:
@@ -829,7 +831,9 @@ def autolrs(
                 losses += tail  # the run's end: the cooldown is its own
                 if run.diverged_reason is not None:
                     break
-            val_curve.append((len(losses), run.val_loss()))
+            else:
+                value = run.val_loss()
+            val_curve.append((len(losses), value))
             if target is not None and val_curve[-1][1] <= target:
                 reached_at = len(losses)
                 break

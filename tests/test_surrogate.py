@@ -92,16 +92,17 @@ def test_lean_likelihood_equals_gpytorch(cats, prior):
 def test_lean_fit_reaches_botorchs_optimum(cats):
     X, Y, bounds = _data(cats, seed=1)
     ours, theirs = _build(X, Y, bounds, cats), _build(X, Y, bounds, cats)
-    _lean_fit(ours, {"maxiter": 200})
+    # A tight relative tolerance, so the comparison is of the optima and not of where two stopping
+    # rules give up: with scipy's default (the production cold fit's) ours stopped 2.2e-6 short
+    # on cats2 with two threads on one machine, and reached BoTorch's optimum with this one.
+    _lean_fit(ours, {"maxiter": 200, "ftol": 1e-12})
     fit_gpytorch_mll(ExactMarginalLogLikelihood(theirs.likelihood, theirs))
     values = []
     for model in (ours, theirs):
         model.train()
         mll = ExactMarginalLogLikelihood(model.likelihood, model)
         values.append(float(mll(model(*model.train_inputs), model.train_targets)))
-    # Both stop by L-BFGS-B's relative-decrease test, which leaves either a few 1e-6 short on a flat
-    # ridge: with two threads on one machine ours ended 2.2e-6 below BoTorch's on cats2.
-    assert values[0] >= values[1] - 1e-5
+    assert values[0] >= values[1] - 1e-6
 
 
 @pytest.mark.parametrize("cats", KERNELS)
