@@ -626,8 +626,8 @@ class AutoLRSResult:
         rates: The rate chosen for each stage trained (fewer than ``stages`` if the run diverged
             or reached its target early).
         val_loss: Validation loss at the end; NaN if the run diverged.
-        search_steps: Steps of the probes and of the cooldown branches not kept (training that
-            is thrown away).
+        search_steps: Training thrown away: the probes not chosen (a chosen probe's steps are
+            the run's), and the cooldowns and cooldown branches that do not end the run.
         probes: Per stage, the candidates in the order tried.
         train_losses: The training loss of every step of the run itself (not the probes), its
             final cooldown included.
@@ -661,6 +661,28 @@ class AutoLRSResult:
         return self.train_steps + self.search_steps
 
 
+@dataclass
+class _Trained:
+    """A probe's training, kept while it is the stage's best so that the stage continues it
+    rather than training it again (the same rate, batches and steps give the same run).
+
+    Attributes:
+        lr: The probe's rate.
+        steps: Its steps (``probe_steps``).
+        losses: Its training losses.
+        marks: The run's state after ``b`` steps of the stage, for each validation check ``b``
+            within the probe and for ``b = steps``.
+        cooled: The cooldown branch that scored it, if it ended at a validation check (that
+            check's branch): its training losses, the state after it and the validation loss.
+    """
+
+    lr: float
+    steps: int
+    losses: list[float]
+    marks: dict[int, State]
+    cooled: tuple[list[float], State, float] | None
+
+
 def _seed(*parts: int) -> int:
     return int(np.random.SeedSequence(list(parts)).generate_state(1)[0])
 
@@ -687,8 +709,8 @@ def autolrs(
     ``[lr_low, lr_high]`` (log scale) are each trained for ``probe_steps`` (``tau // 10``) steps;
     each probe's training-loss curve is forecast to the stage's end (:func:`hpo.forecast`, horizon
     ``tau``), and the forecast mean is told to the tuner (a diverged probe is told as failed, with
-    its reason). The checkpoint is restored and the stage trained with the rate of the best
-    forecast. Probes of a stage see the same batches as the stage itself.
+    its reason). The stage is trained with the rate of the best forecast, continuing that
+    probe. Probes of a stage see the same batches as the stage itself.
 
     That stage objective is greedy: the loss at the stage's end favours the rate that disturbs
     least, and the rates sink (short-horizon bias). With ``cooldown = k > 0`` each probe looks
@@ -700,14 +722,17 @@ def autolrs(
     ``target``, is kept, so the run ends cooled with ``k`` more steps of its own. Measured on this
     task (README; seeds 0-11, ``tau = 100``, ``k = 30``, a check every 50 steps; a 20-trial tuned
     cosine's loss, reached after its 300 steps): with probes a stage long, 280-380 steps of the
-    run (median 330; search 2,460-3,300 steps); with probes of a tenth, median 355 but one seed
+    run (median 330; search 2,100-2,810 steps); with probes of a tenth, median 355 but one seed
     not in 630 (its short probes rewarded rates of 5.5e-3-1.9e-2); AutoLRS's
-    objective 420 steps to over 1,500 (median ~1,070; search 300-900).
+    objective 420 steps to over 1,500 (median ~1,070; search 250-750).
 
     Training steps spent: ``stages * tau + cooldown`` of the run itself; of the search,
-    ``stages * n_candidates * (probe_steps + cooldown)`` and ``cooldown`` for every check but the
-    kept one; fewer if a stage diverges, which ends the run with ``val_loss = nan`` and the
-    reason, or the run reaches ``target``. If every probe of a stage diverges, the stage uses
+    ``stages * (n_candidates * (probe_steps + cooldown) - probe_steps)`` (each stage continues its
+    chosen probe from the probe's own state rather than training it again: the same rate and
+    batches give the same run, so its steps are the run's) and ``cooldown`` for every check but the
+    kept one, except a check where a chosen probe ended (its cooldown was that check's branch);
+    fewer if a stage diverges, which ends the run with ``val_loss = nan`` and the reason, or the
+    run reaches ``target``. If every probe of a stage diverges, the stage uses
     ``lr_low`` and an :class:`hpo.HPOWarning` says so.
 
     With a ``target`` validation loss, the run stops as soon as a validation check (every
@@ -753,6 +778,8 @@ def autolrs(
         raise hpo.HPOValueError(f"`target` must be a finite validation loss or None, but got target={target!r}.")
     chunk = int(tau) if val_every is None else min(int(val_every), int(tau))
     k = int(cooldown)
+    # The stage's validation checks (steps into it): after every `chunk` steps and at its end.
+    checks = sorted({min(b, int(tau)) for b in range(chunk, int(tau) + chunk, chunk)})
     start = time.perf_counter()
     run = task.start(optimizer)
 
@@ -763,13 +790,16 @@ def autolrs(
         shape = dict(peak_lr=rate, warmup_frac=0.0, final_frac=0.0)
         return run.advance(lambda t: schedule_lr("linear", t - first, k + 1, **shape), k)
 
-    def score(rate: float, curve: list[float]) -> tuple[float, float]:
+    def score(probe: _Trained) -> tuple[float, float]:
         if k:
-            cool(rate)
+            tail = cool(probe.lr)
             if run.diverged_reason is not None:
                 raise hpo.DivergedError(run.diverged_reason)
-            return run.val_loss(), 0.0
-        fc = hpo.forecast(curve, horizon=tau, floor=0.0)  # a cross-entropy is >= 0
+            value = run.val_loss()
+            if probe.steps in checks:  # the stage's check there would be this very branch
+                probe.cooled = (tail, run.checkpoint(), value)
+            return value, 0.0
+        fc = hpo.forecast(probe.losses, horizon=tau, floor=0.0)  # a cross-entropy is >= 0
         return fc.mean, fc.std
 
     rates: list[float] = []
@@ -780,16 +810,23 @@ def autolrs(
     for stage in range(int(stages)):
         state = run.checkpoint()
         tuner = hpo.Tuner({"lr": hpo.Float(lr_low, lr_high, log=True)}, seed=_seed(seed, stage))
-        probes = []
+        probes: list[Probe] = []
+        chosen: _Trained | None = None
+        best = math.inf
         for _ in range(int(n_candidates)):
             trial = tuner.ask()
             rate = trial.params["lr"]
             run.restore(state)
-            curve = run.advance(lambda t: rate, probe_steps)
+            trained = _Trained(rate, int(probe_steps), [], {}, None)
+            for b in [b for b in checks if b < probe_steps] + [int(probe_steps)]:
+                trained.losses += run.advance(lambda t: rate, b - len(trained.losses))
+                if run.diverged_reason is not None:
+                    break
+                trained.marks[b] = run.checkpoint()
             reason = run.diverged_reason
             if reason is None:
                 try:
-                    mean, std = score(rate, curve)
+                    mean, std = score(trained)
                 except hpo.DivergedError as exc:
                     reason = exc.reason
             spent += run.step - state.step
@@ -799,10 +836,12 @@ def autolrs(
                 continue
             probes.append(Probe(rate, mean, std))
             tuner.tell(trial, mean)
+            if chosen is None or mean < best:
+                chosen, best = trained, mean  # the best so far (the first of equals), to be continued
         all_probes.append(tuple(probes))
-        finite = [p for p in probes if p.reason is None]
-        if finite:
-            rate = min(finite, key=lambda p: p.mean).lr
+        if chosen is not None:
+            rate = chosen.lr
+            spent -= chosen.steps  # the stage continues its probe: those steps are the run's own
         else:
             rate = float(lr_low)
             warnings.warn(
@@ -811,23 +850,38 @@ def autolrs(
                 hpo.HPOWarning,
                 stacklevel=2,
             )
+            run.restore(state)
         rates.append(rate)
-        run.restore(state)
-        for done in range(0, int(tau), chunk):
-            losses += run.advance(lambda t: rate, min(chunk, int(tau) - done))
+        at = 0  # steps of the stage done
+        for b in checks:
+            if chosen is not None and at < chosen.steps:  # the chosen probe's training, not repeated
+                upto = min(b, chosen.steps)
+                run.restore(chosen.marks[upto])
+                losses += chosen.losses[at:upto]
+                at = upto
+            losses += run.advance(lambda t: rate, b - at)
+            at = b
             if run.diverged_reason is not None:
                 break
-            last = stage == int(stages) - 1 and done + chunk >= int(tau)
+            last = stage == int(stages) - 1 and b == int(tau)
             if k:  # the check is a cooldown branch: the loss the run would end at, k steps on
-                here = run.checkpoint()
-                tail = cool(rate)
-                value = math.nan if run.diverged_reason is not None else run.val_loss()
+                reuse = chosen is not None and chosen.cooled is not None and b == chosen.steps
+                if reuse:  # the chosen probe ended here and was scored by this very branch
+                    tail, after, value = chosen.cooled
+                    here = chosen.marks[b]
+                    spent -= len(tail)  # counted with the probe
+                else:
+                    here = run.checkpoint()
+                    tail = cool(rate)
+                    value = math.nan if run.diverged_reason is not None else run.val_loss()
                 if not (last or (target is not None and value <= target)):
                     spent += len(tail)
                     run.restore(here)
                     if math.isfinite(value):
                         val_curve.append((len(losses) + k, value))
                     continue
+                if reuse:
+                    run.restore(after)
                 losses += tail  # the run's end: the cooldown is its own
                 if run.diverged_reason is not None:
                     break

@@ -151,8 +151,11 @@ def test_lr_schedule_example_measures_autolrs_against_the_tuned_cosine(tmp_path)
         hits = [s for s, v in result.val_curve if v <= cosine["val_loss"]]
         assert result.reached_at == (hits[0] if hits else None)
     # The cooldown variant's probes are a stage long (50 steps) and end with 15 cooldown steps;
-    # every check but the run's last is a 15-step cooldown branch, thrown away.
+    # each stage continues its chosen probe (50 steps of the run, not of the search), whose
+    # cooldown is the check at the stage's end. Every check but the run's last is a 15-step
+    # cooldown branch, thrown away: those inside a stage (after 25 of its steps) cost 15 more.
     result = out["autolrs_cooldown"]
     probes = [p for stage in result.probes for p in stage]
     assert all(p.reason is None for p in probes)
-    assert result.search_steps == len(probes) * (50 + 15) + 15 * (len(result.val_curve) - 1)
+    inside = sum((s - 15) % 50 != 0 for s, _ in result.val_curve)  # at run step s - 15
+    assert result.search_steps == len(probes) * (50 + 15) - 50 * len(result.rates) + 15 * (inside - 1)

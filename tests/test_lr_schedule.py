@@ -272,10 +272,12 @@ def test_autolrs_picks_one_rate_per_stage_and_counts_its_steps(task):
     result = autolrs(task, stages=stages, tau=tau, n_candidates=n_candidates, seed=0, lr_low=1e-3, lr_high=3e-2)
     assert result.diverged_reason is None and math.isfinite(result.val_loss)
     assert len(result.rates) == stages and all(1e-3 <= r <= 3e-2 for r in result.rates)
-    # Each stage: tau steps of the run itself plus n_candidates probes of tau // 10 = 5 steps.
-    assert result.steps == stages * tau + stages * n_candidates * (tau // 10) == 130
-    assert (result.train_steps, result.search_steps) == (stages * tau, stages * n_candidates * (tau // 10))
-    assert len(result.train_losses) == stages * tau
+    # Each stage: tau steps of the run itself, the first tau // 10 = 5 of them the chosen probe's
+    # (continued, not trained again), plus the other n_candidates - 1 probes of 5 steps.
+    assert result.steps == stages * tau + stages * (n_candidates - 1) * (tau // 10) == 120
+    assert (result.train_steps, result.search_steps) == (stages * tau, stages * (n_candidates - 1) * (tau // 10))
+    # Continuing the probe is exact: the run is a fresh run through the chosen rates.
+    assert result.train_losses == tuple(_replay(task, [(rate, tau) for rate in result.rates])[0])
     assert [s for s, _ in result.val_curve] == [tau, 2 * tau] and result.val_curve[-1][1] == result.val_loss
     assert result.reached_at is None
     for rate, probes in zip(result.rates, result.probes, strict=True):
@@ -299,7 +301,7 @@ def test_autolrs_validation_checks_leave_the_run_alone_and_stop_it_at_the_target
     reached = autolrs(task, **kwargs, val_every=20, target=target)
     first = next(s for s, v in checked.val_curve if v <= target)
     assert reached.reached_at == reached.train_steps == first <= 50
-    assert reached.search_steps == 2 * 5 and reached.steps == first + 10 and len(reached.rates) == 1
+    assert reached.search_steps == 5 and reached.steps == first + 5 and len(reached.rates) == 1
     with pytest.raises(hpo.HPOValueError, match="val_every >= 1"):
         autolrs(task, stages=1, tau=50, val_every=0)
     with pytest.raises(hpo.HPOValueError, match="target"):
@@ -330,18 +332,26 @@ def test_autolrs_with_a_cooldown_scores_probes_past_the_stage_and_ends_the_run_c
         assert probe.mean == _replay(task, [(first, 20), (probe.lr, 20)], cooldown=5)[1]
     for rate, probes in zip(result.rates, result.probes, strict=True):
         assert rate == min(probes, key=lambda p: p.mean).lr
-    # The run is the two stages and its own final cooldown; the check after stage 0 was a
-    # cooldown branch, thrown away (search steps) and the run restored.
+    # The run is the two stages and its own final cooldown. Each stage is its chosen probe,
+    # continued rather than trained again, and the check at its end is the probe's own cooldown
+    # branch: after stage 0 thrown away (search steps) and the run restored, after stage 1 kept.
     losses, val = _replay(task, [(first, 20), (second, 20)], cooldown=5)
     assert result.train_losses == tuple(losses) and result.val_loss == val
     assert result.val_curve == ((25, _replay(task, [(first, 20)], cooldown=5)[1]), (45, val))
-    assert (result.train_steps, result.search_steps) == (2 * 20 + 5, 2 * 3 * (20 + 5) + 5)
+    assert (result.train_steps, result.search_steps) == (2 * 20 + 5, 2 * (3 * (20 + 5) - 20) - 5)
+    # Checks inside a stage branch from the chosen probe's states there: the same run, and the
+    # values of fresh runs cooled at steps 10 and 30; each such branch costs 5 search steps.
+    checked = autolrs(task, **kwargs, val_every=10)
+    assert checked.rates == result.rates and checked.train_losses == result.train_losses
+    inside = [_replay(task, [(first, 10)], cooldown=5)[1], _replay(task, [(first, 20), (second, 10)], cooldown=5)[1]]
+    assert checked.val_curve == ((15, inside[0]), result.val_curve[0], (35, inside[1]), result.val_curve[1])
+    assert checked.search_steps == result.search_steps + 2 * 5
     # A target the first check reaches keeps that check's cooldown as the run's end.
     target = result.val_curve[0][1] + 1e-12
     reached = autolrs(task, **kwargs, target=target)
     assert reached.reached_at == reached.train_steps == 25 and reached.rates == (first,)
     assert reached.train_losses == tuple(_replay(task, [(first, 20)], cooldown=5)[0])
-    assert reached.search_steps == 3 * (20 + 5)
+    assert reached.search_steps == 3 * (20 + 5) - 20 - 5
     for bad, match in (
         (dict(cooldown=-1), "cooldown >= 0"),
         (dict(probe_steps=0, cooldown=5), "probe_steps >= 1"),
