@@ -6,6 +6,7 @@ Public API::
     hpo.OptunaSampler                     the same engine inside any Optuna study
     hpo.SearchSpace, hpo.Float, hpo.Int, hpo.Categorical
     hpo.forecast, hpo.Forecast            learning-curve forecasts for short training proxies
+    hpo.tune_with_prefixes, hpo.PrefixTuning  BO on prefixes of resumable runs, the best continued
     hpo.HPOError (and subclasses), hpo.HPOWarning
 
 Nothing happens at import beyond importing these modules: no global settings are changed.
@@ -21,6 +22,7 @@ from hpo.errors import (
     TrialStateError,
 )
 from hpo.optuna import OptunaSampler
+from hpo.prefix import PrefixTuning, tune_with_prefixes
 from hpo.proxy import Forecast, forecast
 from hpo.space import Categorical, Float, Int, SearchSpace
 from hpo.tuner import Trial, Tuner
@@ -35,6 +37,8 @@ __all__ = [
     "Categorical",
     "forecast",
     "Forecast",
+    "tune_with_prefixes",
+    "PrefixTuning",
     "HPOError",
     "HPOValueError",
     "HPOTypeError",

@@ -39,12 +39,14 @@ class StorageError(HPOError):
 
 
 class DivergedError(HPOError):
-    """A training curve has NaN/inf losses or diverges; ``reason`` says which and where. A tuner
-    records it as a failed trial with that reason (see :mod:`hpo.proxy`)."""
+    """A training curve has NaN/inf losses or diverges; ``reason`` says which and where, and
+    ``step``, if known, the training steps the run took in all before it stopped. A tuner records
+    it as a failed trial with that reason (see :mod:`hpo.proxy` and :mod:`hpo.prefix`)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, step: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.step = step
 
 
 class HPOWarning(UserWarning):
