@@ -116,17 +116,17 @@ def main(argv: list[str] | None = None) -> dict:
         task, trials=args.trials, seed=args.seed, budget=args.budget, log=functools.partial(print, flush=True),
         start=start,
     )
-    print(f"answer {describe(proxy['recommended'])}: full-run validation loss {proxy['val_loss']:.4f}; "
-          f"{proxy['steps']} training steps spent ({proxy['searched']} configurations searched, the best "
-          f"{proxy['continued']} continued to {task.steps} steps)")
+    print(f"answer {describe(proxy.params)}: full-run validation loss {proxy.value:.4f}; "
+          f"{proxy.steps} training steps spent ({proxy.searched} configurations searched, the best "
+          f"{proxy.continued} continued to {task.steps} steps)")
     out = {"task": task, "default": default, "proxy": proxy}
     if args.compare:
         print("full-run tuning:", flush=True)
         full = tune_with_full_runs(task, args.trials, args.seed, start=start)
-        gap = (proxy["val_loss"] - full["val_loss"]) / full["val_loss"]
+        gap = (proxy.value - full["val_loss"]) / full["val_loss"]
         print(f"best full-run validation loss {full['val_loss']:.4f} with {full['steps']} steps; proxy "
-              f"{proxy['val_loss']:.4f} ({100 * gap:+.2f}%) with {proxy['steps']} steps "
-              f"({proxy['steps'] / full['steps']:.2f} of the full tuning's)")
+              f"{proxy.value:.4f} ({100 * gap:+.2f}%) with {proxy.steps} steps "
+              f"({proxy.steps / full['steps']:.2f} of the full tuning's)")
         out["full"] = full
     if args.autolrs:
         cosine = tune_with_full_runs(task, args.trials, args.seed, fixed={"schedule": "cosine", "optimizer": "adamw"})
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> dict:
                       flush=True)
             out[key] = result
     os.makedirs(args.out, exist_ok=True)
-    out["report"] = write_report(proxy["tuner"].study, args.out)
+    out["report"] = write_report(proxy.tuner.study, args.out)
     print(f"report: {os.path.abspath(out['report'])}")
     return out
 

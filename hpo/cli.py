@@ -331,13 +331,13 @@ def _demo_lr_schedule(args: argparse.Namespace, storage: str, study_name: str):
         task, trials=min(args.trials, args.target_trials), seed=args.seed, storage=storage, study_name=study_name,
         log=functools.partial(print, flush=True), start=[DEFAULT],
     )
-    default = result["start_losses"][0]
-    report = write_report(result["tuner"].study, os.path.join(args.out, "lr_schedule"))
-    print(f"  {'lr_schedule':<14} answer's full run: validation loss {result['val_loss']:.4f} (default: "
-          f"{default:.4f}); {result['steps']} training steps spent ({result['steps'] / task.steps:.1f} full "
+    default = result.start_values[0]
+    report = write_report(result.tuner.study, os.path.join(args.out, "lr_schedule"))
+    print(f"  {'lr_schedule':<14} answer's full run: validation loss {result.value:.4f} (default: "
+          f"{default:.4f}); {result.steps} training steps spent ({result.steps / task.steps:.1f} full "
           f"runs); report {report}")
-    shown = {"steps spent": result["steps"], **result["recommended"]}
-    return ("lr_schedule", "val-loss", result["val_loss"], default, shown), report
+    shown = {"steps spent": result.steps, **result.params}
+    return ("lr_schedule", "val-loss", result.value, default, shown), report
 
 
 _DEMOS = {  # DEMO_PARTS run by default; the others with --only

@@ -917,143 +917,44 @@ def tune_with_proxies(
     budget: int | None = None,
     start: Sequence[Mapping[str, Any]] = (),
     prefix: int | None = None,
-) -> dict[str, Any]:
-    """Tune the schedule with short training proxies: Bayesian optimisation on the first part of
-    each full run, then the best of those runs continued from their checkpoints to the end.
+) -> hpo.PrefixTuning:
+    """Tune the schedule with short training proxies: :func:`hpo.tune_with_prefixes` over
+    :data:`SPACE`, Bayesian optimisation on the first part of each full run (``prefix`` steps,
+    default ``T // 5``, of the configuration's own schedule over ``T``), then the best of those
+    runs continued from their checkpoints to ``T``. ``trials``, ``budget`` (default a third of the
+    trials' full runs), ``start`` (e.g. ``[DEFAULT]``, the schedule in use, run in full first),
+    ``seed``, ``storage`` and ``study_name`` are as there; the objective is the validation loss,
+    the study's fidelity ``steps``, and a run that diverges is a failed trial with the reason.
+    ``log`` gets one line per run part.
 
-    A proxy here is a **prefix**: the first ``prefix`` steps (default ``T // 5``) of the
-    configuration's own full run (the schedule's horizon stays ``T``), so a promising run goes on
-    from its checkpoint and pays only the steps it adds. ``trials`` counts runs as full-run
-    tuning does: each configuration tried is one, and so is each continuation to ``T``.
-
-    1. **Search.** ``searched`` configurations, each trained for ``prefix`` steps; an
-       :class:`hpo.Tuner` (its default acquisition, (noisy) expected improvement) on the
-       validation loss after ``prefix`` steps chooses the next.
-    2. **Continuations.** The ``continued`` best prefixes go on to ``T``, where ``searched +
-       continued = trials`` and ``continued`` is the most the budget pays for, at most half of
-       the searched configurations that are not starts (25 trials and the default budget: 20
-       searched, 5 continued).
-
-    The answer is the best full run. Why prefixes (measured on this task with the gradient
-    clipped, 24 configurations x task seeds 0 and 1, among those ending below 3.0): the loss after
-    ``k`` steps of the full schedule ranks the full runs at Spearman 0.12 / 0.24 for ``k = T/10``
-    (the unigram plateau, left fastest by whatever skips the warmup), 0.70 / 0.79 at ``T/5``;
-    a compressed run of ``k`` steps (the schedule squeezed into it; it cannot be continued) at
-    0.48 / 0.68 for ``k = T/10``, 0.66 / 0.79 at ``T/5``. Why fewer searched and more finished
-    than successive halving over 25 searched (6 to ``T/2``, 3 to ``T``), which this replaced:
-    among good runs the loss midway ranks by how far a schedule has annealed, so the rung misled,
-    and the search's last trials exploit the prefix's own optimum, crowding the best prefixes
-    with runs that end worse. The README's proxy section has the measurements.
-
-    Every run a configuration reaches is a trial of the returned ``tuner``'s study (in
-    ``storage`` under ``study_name``; the run's length ``steps`` is its fidelity), so the study
-    counts the training steps (:attr:`hpo.Tuner.total_steps`: a continuation counts the steps it
-    adds) and its ``best_trial`` is the best full run. A run that diverges is a failed trial with
-    the reason and goes no further.
-
-    ``budget`` bounds the training steps. It must pay for the search, the starts and one
-    searched configuration continued to ``T``; the default is a third of ``trials`` full runs, or
-    that least if it is more.
-
-    ``start``: configurations of :data:`SPACE` (e.g. the schedule in use), the first searched,
-    each run in full as one trial: the search learns their loss after ``prefix`` steps, and the
-    answer is at least as good as each. ``trials >= len(start) + 2`` unless every trial is a start.
-
-    Returns:
-        ``tuner`` (the study of every run), ``recommended`` (the answer's configuration),
-        ``val_loss`` (its full run's validation loss), ``steps`` (training steps spent),
-        ``start_losses`` (the full runs of ``start``), ``prefix`` (the search's run length),
-        ``searched`` (configurations tried, the starts among them) and ``continued`` (searched
-        runs continued to ``T``).
+    Why prefixes (measured on this task with the gradient clipped, 24 configurations x task seeds
+    0 and 1, among those ending below 3.0): the loss after ``k`` steps of the full schedule ranks
+    the full runs at Spearman 0.12 / 0.24 for ``k = T/10`` (the unigram plateau, left fastest by
+    whatever skips the warmup), 0.70 / 0.79 at ``T/5``; a compressed run of ``k`` steps (the
+    schedule squeezed into it; it cannot be continued) at 0.48 / 0.68 for ``k = T/10``, 0.66 /
+    0.79 at ``T/5``. Why fewer searched and more finished than successive halving over 25
+    searched (6 to ``T/2``, 3 to ``T``), which this replaced: among good runs the loss midway ranks
+    by how far a schedule has annealed, so the rung misled, and the search's last trials exploit
+    the prefix's own optimum, crowding the best prefixes with runs that end worse. The README's
+    proxy section has the measurements.
     """
-    T = task.steps
-    r0 = T // 5 if prefix is None else prefix
-    _check_count("prefix", r0, 1)
-    if not r0 < T:
-        raise hpo.HPOValueError(f"`0 < prefix < T` ({T}) must hold, but got prefix={prefix!r}.")
-    _check_count("trials", trials, 1)
-    start = [SPACE.validate(config) for config in start]
-    n, s = trials, len(start)
-    if not (n == s or n >= s + 2):
-        raise hpo.HPOValueError(
-            f"`trials >= len(start) + 2` (a searched configuration and its continuation) must hold unless every "
-            f"trial is a start, but got {s} starts for trials={trials}."
-        )
 
-    def cost(c: int) -> int:  # n - c configurations (s in full), c of the others continued
-        return (n - c - s) * r0 + s * T + c * (T - r0)
+    def train(params: dict[str, Any], steps: int, run: Run | None) -> tuple[float, Run]:
+        run = task.start(params["optimizer"]) if run is None else run
+        run.advance(_rates(params, task.steps), steps - run.step)
+        if run.diverged_reason is not None:
+            raise hpo.DivergedError(run.diverged_reason, step=run.step)
+        return run.val_loss(), run
 
-    least = cost(0 if n == s else 1)
-    if budget is None:
-        budget = max(n * T // 3, least)
-    _check_count("budget", budget, least)
-    continued = max((c for c in range(1, (n - s) // 2 + 1) if cost(c) <= budget), default=0)
-    searched = n - continued
-    search = hpo.Tuner(SPACE, seed=seed)
-    tuner = hpo.Tuner({**SPACE, "steps": hpo.Int(r0, T)}, fidelity="steps", seed=seed, storage=storage, study_name=study_name)
-    starts: list[_Prefix] = []
-    runs: list[_Prefix] = []  # the search's
-    for i in range(searched):
-        if i < s:
-            search.enqueue(start[i])
-        asked = search.ask()
-        run = _Prefix(task, asked.params)
-        (starts if i < s else runs).append(run)
-        loss = run.continue_to(r0, tuner, log)
-        if loss is None:
-            search.tell(asked, state="fail", reason=run.run.diverged_reason)
-        else:
-            search.tell(asked, loss)
-            if i < s:
-                run.continue_to(T, tuner, log)
-    for r in sorted((r for r in runs if r.loss is not None), key=lambda r: r.loss)[:continued]:
-        r.continue_to(T, tuner, log)
-    done = [r for r in starts + runs if r.step == T and r.loss is not None]
-    if not done:  # every continued run diverged: the best prefix left goes on (beyond the budget)
-        going = [r for r in runs if r.loss is not None]  # all stopped at r0: none reached T
-        best = min(going, key=lambda r: r.loss) if going else None
-        if best is None or best.continue_to(T, tuner, log) is None:
-            raise hpo.TrialStateError("no configuration completed a full run: every run diverged.")
-        done = [best]
-    best = min(done, key=lambda r: r.loss)
-    return {
-        "tuner": tuner, "recommended": best.params, "val_loss": best.loss, "steps": tuner.total_steps,
-        "start_losses": [r.loss for r in starts], "prefix": r0, "searched": searched, "continued": continued,
-    }
+    def line(trial: hpo.Trial) -> None:
+        value = f"{trial.value:.4f}" if trial.value is not None else "-"
+        log(f"  proxy trial {trial.number:>2}: {trial.state:<8} {trial.params['steps']:>4} steps (+{trial.steps:>3})  "
+            f"{describe(trial.params)} -> {value}" + (f"  ({trial.reason})" if trial.state == "fail" else ""))
 
-
-class _Prefix:
-    """A configuration's full run, trained in parts: each :meth:`continue_to` goes on from where
-    the last stopped and records the part as a trial of the tuner at the step reached."""
-
-    def __init__(self, task: LRScheduleTask, params: Mapping[str, Any]) -> None:
-        self.params = dict(params)
-        self.run = task.start(self.params["optimizer"])
-        self._rate = _rates(self.params, task.steps)
-        self.loss: float | None = None
-
-    @property
-    def step(self) -> int:
-        return self.run.step
-
-    def continue_to(self, step: int, tuner: hpo.Tuner, log: Callable[[str], None] | None) -> float | None:
-        """Train to ``step``; the validation loss there, or None if the run diverged."""
-        tuner.enqueue({**self.params, "steps": step})
-        trial = tuner.ask()
-        before = self.run.step
-        self.run.advance(self._rate, step - before)
-        added = self.run.step - before  # fewer if the run diverged
-        if self.run.diverged_reason:
-            self.loss = None
-            told = tuner.tell(trial, state="fail", reason=self.run.diverged_reason, steps=added)
-        else:
-            self.loss = self.run.val_loss()
-            told = tuner.tell(trial, self.loss, steps=added)
-        if log is not None:
-            value = f"{told.value:.4f}" if told.value is not None else "-"
-            log(f"  proxy trial {trial.number:>2}: {told.state:<8} {step:>4} steps (+{added:>3})  "
-                f"{describe(self.params)} -> {value}" + (f"  ({told.reason})" if told.state == "fail" else ""))
-        return self.loss
+    return hpo.tune_with_prefixes(
+        SPACE, train, full=task.steps, trials=trials, prefix=prefix, budget=budget, start=start, seed=seed,
+        storage=storage, study_name=study_name, callback=None if log is None else line,
+    )
 
 
 def describe(params: Mapping[str, Any]) -> str:

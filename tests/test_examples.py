@@ -93,14 +93,14 @@ def test_lr_schedule_example_counts_steps_and_recommends_a_full_run(tmp_path):
     example = load("06_lr_schedule")
     out = example.main(["--trials", "3", "--steps", "50", "--budget", "100", "--compare", "--out", str(tmp_path)])
     proxy, full, task = out["proxy"], out["full"], out["task"]
-    trials = proxy["tuner"].trials
+    trials = proxy.tuner.trials
     assert len(full["tuner"].trials) == 3 and full["steps"] == 3 * 50
     # T = 50, prefix 10, 3 trials: 2 configurations searched (2 x 10) and the best continued to
     # 50 (40); 1 searched and 2 continued is not possible.
-    assert (proxy["searched"], proxy["continued"]) == (2, 1)
+    assert (proxy.searched, proxy.continued) == (2, 1)
     assert [t.params["steps"] for t in trials] == [10] * 2 + [50]
-    assert proxy["steps"] == sum(t.steps for t in trials) == 2 * 10 + 40
-    assert proxy["val_loss"] == task(proxy["recommended"])  # the answer's full run
+    assert proxy.steps == sum(t.steps for t in trials) == 2 * 10 + 40
+    assert proxy.value == task(proxy.params)  # the answer's full run
     assert (tmp_path / "index.html").exists()
 
 
@@ -110,13 +110,13 @@ def test_lr_schedule_example_starts_both_tunings_from_the_default(tmp_path):
     example = load("06_lr_schedule")
     argv = ["--trials", "3", "--steps", "30", "--budget", "60", "--compare", "--from-default", "--out", str(tmp_path)]
     out = example.main(argv)
-    proxy, full = out["proxy"]["tuner"].trials, out["full"]["tuner"].trials
+    proxy, full = out["proxy"].tuner.trials, out["full"]["tuner"].trials
     # The default schedule's full run is each tuning's first: the same run, the same loss (the
     # proxy's study records its first 6 steps, then the rest).
     assert [t.params for t in proxy[:2]] == [{**DEFAULT, "steps": 6}, {**DEFAULT, "steps": 30}]
     assert full[0].params == DEFAULT
-    assert proxy[1].value == full[0].value == out["default"].val_loss == out["proxy"]["start_losses"][0]
-    assert out["proxy"]["val_loss"] <= proxy[1].value and out["full"]["val_loss"] <= full[0].value
+    assert proxy[1].value == full[0].value == out["default"].val_loss == out["proxy"].start_values[0]
+    assert out["proxy"].value <= proxy[1].value and out["full"]["val_loss"] <= full[0].value
 
 
 def test_lr_schedule_example_measures_the_forecast(capsys):

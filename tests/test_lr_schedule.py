@@ -139,11 +139,11 @@ def test_proxy_tuning_searches_prefixes_and_continues_the_best_within_the_budget
     2 continued to 100 (2 x 80) cost 240; 3 searched and 3 continued (300) do not fit."""
     T = task.steps
     out = tune_with_proxies(task, trials=6, seed=0, budget=250)
-    trials = out["tuner"].trials
-    assert out["prefix"] == 20 and (out["searched"], out["continued"]) == (4, 2)
+    trials = out.tuner.trials
+    assert out.prefix == 20 and (out.searched, out.continued) == (4, 2)
     assert [t.params["steps"] for t in trials] == [20] * 4 + [T] * 2
     assert [t.steps for t in trials] == [20] * 4 + [80] * 2  # a continuation pays what it adds
-    assert out["steps"] == out["tuner"].total_steps == 4 * 20 + 2 * 80 <= 250
+    assert out.steps == out.tuner.total_steps == 4 * 20 + 2 * 80 <= 250
 
     def config(t):
         return {k: v for k, v in t.params.items() if k != "steps"}
@@ -153,11 +153,11 @@ def test_proxy_tuning_searches_prefixes_and_continues_the_best_within_the_budget
     assert [config(t) for t in trials[4:]] == [config(t) for t in first[:2]]
     # A run continued from its checkpoint is the configuration's full run; the best is the answer.
     best = min(trials[4:], key=lambda t: t.value)
-    assert out["recommended"] == config(best) and out["val_loss"] == best.value == task(out["recommended"])
+    assert out.params == config(best) and out.value == best.value == task(out.params)
     # Its stop at 20 was the loss after that many steps of the full run's own schedule.
-    at_20 = next(t for t in trials[:4] if config(t) == out["recommended"])
-    assert at_20.value == task.train(out["recommended"], steps=20).val_loss
-    assert out["tuner"].best_trial.number == best.number  # the study's best is its best full run
+    at_20 = next(t for t in trials[:4] if config(t) == out.params)
+    assert at_20.value == task.train(out.params, steps=20).val_loss
+    assert out.tuner.best_trial.number == best.number  # the study's best is its best full run
 
 
 def test_proxy_tuning_rejects_a_budget_or_prefix_it_cannot_use(task):
@@ -172,7 +172,7 @@ def test_proxy_tuning_rejects_a_budget_or_prefix_it_cannot_use(task):
             tune_with_proxies(task, trials=trials, start=start)
     # The default budget is a third of the trials' full runs, or the least if that is more.
     out = tune_with_proxies(task, trials=2, seed=0)
-    assert out["steps"] == 20 + 80 and (out["searched"], out["continued"]) == (1, 1)
+    assert out.steps == 20 + 80 and (out.searched, out.continued) == (1, 1)
 
 
 def test_proxy_tuning_starts_from_given_configurations_in_full(task):
@@ -181,10 +181,10 @@ def test_proxy_tuning_starts_from_given_configurations_in_full(task):
     training."""
     T = task.steps
     out = tune_with_proxies(task, trials=3, seed=1, start=[DEFAULT])
-    trials = out["tuner"].trials
+    trials = out.tuner.trials
     assert trials[0].params == {**DEFAULT, "steps": 20} and trials[1].params == {**DEFAULT, "steps": T}
-    assert out["start_losses"] == [trials[1].value] == [task(DEFAULT)]
-    assert out["val_loss"] <= task(DEFAULT)
+    assert out.start_values == (trials[1].value,) == (task(DEFAULT),)
+    assert out.value <= task(DEFAULT)
     with pytest.raises(hpo.HPOValueError, match="peak_lr"):
         tune_with_proxies(task, trials=2, start=[{**DEFAULT, "peak_lr": 5.0}])
 
@@ -196,10 +196,10 @@ def test_proxy_tuning_drops_a_diverging_run_with_its_reason():
     wild = {"schedule": "constant_cooldown", "optimizer": "sgd", "peak_lr": 1.0, "warmup_frac": 0.0, "final_frac": 0.5}
     assert unclipped.train(wild, steps=20).diverged_reason is not None
     out = tune_with_proxies(unclipped, trials=3, seed=0, start=[wild], budget=3 * 20 + 80 + 80)
-    trials = out["tuner"].trials
+    trials = out.tuner.trials
     assert trials[0].state == "fail" and "at step" in trials[0].reason and trials[0].steps < 20
-    assert all(t.params["peak_lr"] != 1.0 for t in trials[1:]) and out["start_losses"] == [None]
-    assert math.isfinite(out["val_loss"]) and out["val_loss"] == unclipped(out["recommended"])
+    assert all(t.params["peak_lr"] != 1.0 for t in trials[1:]) and out.start_values == (None,)
+    assert math.isfinite(out.value) and out.value == unclipped(out.params)
 
 
 def test_a_compressed_run_is_the_schedule_over_its_own_length(task):
