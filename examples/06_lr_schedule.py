@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> dict:
             rates = " ".join(f"{r:.2e}" for r in result.rates)
             if result.reached_at is not None:
                 print(f"{name} (rates {rates}) reached it after {result.reached_at} training steps "
-                      f"({args.steps / result.reached_at:.2f}x faster than the cosine's {args.steps}), plus "
+                      f"(a speed-up of {args.steps / result.reached_at:.2f}x over the cosine's {args.steps}), plus "
                       f"{result.search_steps} search steps", flush=True)
             else:
                 print(f"{name} (rates {rates}) did not reach it in {result.train_steps} training steps "
