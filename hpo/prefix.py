@@ -169,7 +169,8 @@ def tune_with_prefixes(
             the search learns their value after ``prefix`` steps, and the answer is at least as
             good as each. ``trials >= len(start) + 2`` unless every trial is a start.
         seed: Seeds the search (same seed, same configurations).
-        storage, study_name: Where the study of every run part is kept (as :class:`~hpo.Tuner`).
+        storage, study_name: Where the study of every run part is kept (as :class:`~hpo.Tuner`);
+            a new study: a search cannot be resumed, since the runs' states are not stored.
         fidelity: The name the study gives the run's length; not a parameter of ``space``.
         callback: Called with each run part's :class:`~hpo.Trial` once it is told (e.g. to log).
 
@@ -215,6 +216,11 @@ def tune_with_prefixes(
         {**space, fidelity: Int(r0, T)}, directions=direction, fidelity=fidelity, seed=seed, storage=storage,
         study_name=study_name,
     )
+    if study.trials:  # its runs' states are the caller's, gone with the process that made them
+        raise HPOValueError(
+            f"study {study.study_name!r} already holds {len(study.trials)} trials; tune_with_prefixes cannot resume a "
+            "search (the runs' states are not stored): give a new study_name."
+        )
 
     def go(run: _Run, step: int) -> float | None:
         return run.continue_to(step, study, train, fidelity, callback)

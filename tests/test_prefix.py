@@ -132,8 +132,15 @@ def test_a_train_function_breaking_its_contract_fails_its_trial_and_raises(tmp_p
     with pytest.raises(error, match=match):
         hpo.tune_with_prefixes(SPACE, train, full=100, trials=4, seed=0, storage=storage, study_name="s")
     # The study keeps the trial, failed with the reason: nothing is left running or lost.
-    (trial,) = hpo.Tuner({**SPACE, "steps": hpo.Int(20, 100)}, fidelity="steps", storage=storage, study_name="s").trials
+    def stored():
+        return hpo.Tuner({**SPACE, "steps": hpo.Int(20, 100)}, fidelity="steps", storage=storage, study_name="s").trials
+
+    (trial,) = stored()
     assert trial.state == "fail" and trial.reason and trial.params["steps"] == 20
+    # A search cannot be resumed (the runs' states were the caller's): the study is left as it is.
+    with pytest.raises(hpo.HPOValueError, match="'s' already holds 1 trials"):
+        hpo.tune_with_prefixes(SPACE, Curves(), full=100, trials=4, seed=0, storage=storage, study_name="s")
+    assert stored() == [trial]
 
 
 def test_a_diverged_run_without_its_step_is_charged_the_steps_asked_for():
