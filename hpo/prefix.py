@@ -90,10 +90,17 @@ class _Run:
         self.reason: str | None = None  # why it failed
 
     def continue_to(
-        self, step: int, study: Tuner, train: Train, fidelity: str, callback: Callable[[Trial], None] | None
+        self,
+        step: int,
+        study: Tuner,
+        train: Train,
+        fidelity: str,
+        callback: Callable[[Trial], None] | None,
+        branch: int = 0,
     ) -> float | None:
         """Train to ``step``; the value there, or None if the run failed (diverged, or a value
-        that is not finite)."""
+        that is not finite). ``branch``: steps the value cost beyond the run (charged to the
+        trial when ``train`` returns one)."""
         study.enqueue({**self.params, fidelity: step})
         trial = study.ask()
         before = self.step
@@ -118,7 +125,7 @@ class _Run:
             value, self.state = returned
             self.step = step
             try:
-                told = study.tell(trial, value, steps=step - before)
+                told = study.tell(trial, value, steps=step - before + branch)
             except (HPOTypeError, HPOValueError):
                 study.tell(trial, state="fail", reason=f"train returned the value {value!r}")
                 raise
@@ -150,6 +157,7 @@ def tune_with_prefixes(
     study_name: str | None = None,
     fidelity: str = "steps",
     callback: Callable[[Trial], None] | None = None,
+    branch: int = 0,
 ) -> PrefixTuning:
     """Tune a resumable training run by its prefixes, continuing the best to the full length (see
     the module's docstring).
@@ -173,6 +181,11 @@ def tune_with_prefixes(
             a new study: a search cannot be resumed, since the runs' states are not stored.
         fidelity: The name the study gives the run's length; not a parameter of ``space``.
         callback: Called with each run part's :class:`~hpo.Trial` once it is told (e.g. to log).
+        branch: Training steps the value after ``prefix`` steps costs beyond the run itself, if
+            ``train`` reads it after a branch that it then throws away (e.g. a cooldown: the
+            value the run would end at if its rate fell to 0 now); charged to each prefix that
+            returns a value and counted in the budget. ``train`` continues a run from its
+            state before the branch.
 
     Returns:
         A :class:`PrefixTuning`.
@@ -203,8 +216,10 @@ def tune_with_prefixes(
             f"trial is a start, but got {s} starts for trials={trials}."
         )
 
+    b = _check_int("branch", branch, 0)
+
     def cost(c: int) -> int:  # n - c configurations (s in full), c of the others continued
-        return (n - c - s) * r0 + s * T + c * (T - r0)
+        return (n - c - s) * (r0 + b) + s * (T + b) + c * (T - r0)
 
     least = cost(0 if n == s else 1)
     budget = _check_int("budget", max(n * T // 3, least) if budget is None else budget, least)
@@ -223,7 +238,7 @@ def tune_with_prefixes(
         )
 
     def go(run: _Run, step: int) -> float | None:
-        return run.continue_to(step, study, train, fidelity, callback)
+        return run.continue_to(step, study, train, fidelity, callback, b if step == r0 else 0)
 
     starts: list[_Run] = []
     runs: list[_Run] = []  # the search's

@@ -381,6 +381,14 @@ class Run:
             self.optimizer.step()
         return losses
 
+    def cool(self, rate: float, k: int) -> list[float]:
+        """Take ``k`` steps with the rate falling linearly from ``rate`` towards 0 (``rate * (k -
+        j) / (k + 1)`` at the ``j``-th, from 0: a linear schedule of ``k + 1`` steps without warmup,
+        from its second step), a cooldown; return their training losses."""
+        first = self.step - 1
+        shape = dict(peak_lr=rate, warmup_frac=0.0, final_frac=0.0)
+        return self.advance(lambda t: schedule_lr("linear", t - first, k + 1, **shape), k)
+
     def val_loss(self) -> float:
         """Mean cross-entropy (nats per character) over the task's fixed validation windows."""
         return self.loss_on(self._task._val_windows)
@@ -783,16 +791,9 @@ def autolrs(
     start = time.perf_counter()
     run = task.start(optimizer)
 
-    def cool(rate: float) -> list[float]:
-        """``k`` steps from ``rate`` linearly down to (not including) 0: a linear schedule of
-        ``k + 1`` steps without warmup, from its second step."""
-        first = run.step - 1
-        shape = dict(peak_lr=rate, warmup_frac=0.0, final_frac=0.0)
-        return run.advance(lambda t: schedule_lr("linear", t - first, k + 1, **shape), k)
-
     def score(probe: _Trained) -> tuple[float, float]:
         if k:
-            tail = cool(probe.lr)
+            tail = run.cool(probe.lr, k)
             if run.diverged_reason is not None:
                 raise hpo.DivergedError(run.diverged_reason)
             value = run.val_loss()
@@ -872,7 +873,7 @@ def autolrs(
                     spent -= len(tail)  # counted with the probe
                 else:
                     here = run.checkpoint()
-                    tail = cool(rate)
+                    tail = run.cool(rate, k)
                     value = math.nan if run.diverged_reason is not None else run.val_loss()
                 if not (last or (target is not None and value <= target)):
                     spent += len(tail)
@@ -917,6 +918,7 @@ def tune_with_proxies(
     budget: int | None = None,
     start: Sequence[Mapping[str, Any]] = (),
     prefix: int | None = None,
+    cooldown: int = 0,
 ) -> hpo.PrefixTuning:
     """Tune the schedule with short training proxies: :func:`hpo.tune_with_prefixes` over
     :data:`SPACE`, Bayesian optimisation on the first part of each full run (``prefix`` steps,
@@ -926,6 +928,15 @@ def tune_with_proxies(
     ``seed``, ``storage`` and ``study_name`` are as there; the objective is the validation loss,
     the study's fidelity ``steps``, and a run that diverges is a failed trial with the reason.
     ``log`` gets one line per run part.
+
+    With ``cooldown = k > 0`` a prefix's value is read after a **cooldown branch** (``k`` steps
+    with the rate falling linearly from the schedule's rate there to 0; the run then continues
+    from before the branch; the branch's steps are charged to the prefix and budgeted): the loss
+    the run would end at if it were cooled there, which a constant rate with a late cooldown needs
+    to be seen at its worth. Measured (README): prefixes of ``3T/20`` read after ``T/20`` steps,
+    at the same cost, were better than plain prefixes on 7 of the 8 seeds whose misses suggested
+    it but on 4 of 8 fresh ones (mean gap to full-run tuning +0.75% against +0.52% there), so
+    the default stays the plain prefix.
 
     Why prefixes (measured on this task with the gradient clipped, 24 configurations x task seeds
     0 and 1, among those ending below 3.0): the loss after ``k`` steps of the full schedule ranks
@@ -939,12 +950,24 @@ def tune_with_proxies(
     proxy section has the measurements.
     """
 
+    T = task.steps
+    _check_count("cooldown", cooldown, 0)
+    k = int(cooldown)
+    r0 = T // 5 if prefix is None else prefix
+
     def train(params: dict[str, Any], steps: int, run: Run | None) -> tuple[float, Run]:
         run = task.start(params["optimizer"]) if run is None else run
-        run.advance(_rates(params, task.steps), steps - run.step)
+        rate = _rates(params, T)
+        run.advance(rate, steps - run.step)
         if run.diverged_reason is not None:
             raise hpo.DivergedError(run.diverged_reason, step=run.step)
-        return run.val_loss(), run
+        if steps == T or not k:
+            return run.val_loss(), run
+        here = run.checkpoint()  # the prefix's value is read after a cooldown branch
+        run.cool(rate(run.step - 1), k)
+        value = math.nan if run.diverged_reason is not None else run.val_loss()  # NaN: a failed trial
+        run.restore(here)
+        return value, run
 
     def line(trial: hpo.Trial) -> None:
         value = f"{trial.value:.4f}" if trial.value is not None else "-"
@@ -952,8 +975,8 @@ def tune_with_proxies(
             f"{describe(trial.params)} -> {value}" + (f"  ({trial.reason})" if trial.state == "fail" else ""))
 
     return hpo.tune_with_prefixes(
-        SPACE, train, full=task.steps, trials=trials, prefix=prefix, budget=budget, start=start, seed=seed,
-        storage=storage, study_name=study_name, callback=None if log is None else line,
+        SPACE, train, full=T, trials=trials, prefix=r0, budget=budget, start=start, seed=seed, storage=storage,
+        study_name=study_name, callback=None if log is None else line, branch=k,
     )
 
 

@@ -134,30 +134,44 @@ def test_validation_reports_are_the_objective_and_leave_the_run_alone(task):
         task.train(DEFAULT, steps=5, val_every=0)
 
 
-def test_proxy_tuning_searches_prefixes_and_continues_the_best_within_the_budget(task):
-    """T = 100, prefix 20, 6 trials. Budget 250: 4 configurations searched (4 x 20) and the best
-    2 continued to 100 (2 x 80) cost 240; 3 searched and 3 continued (300) do not fit."""
+@pytest.mark.parametrize("cooldown, prefix", [(0, 20), (5, 15)])
+def test_proxy_tuning_searches_prefixes_and_continues_the_best_within_the_budget(task, cooldown, prefix):
+    """T = 100, 6 trials, budget 250. By default a prefix is the first 20 steps (T // 5), read as
+    they are; with ``cooldown=5, prefix=15`` its value is read after a 5-step cooldown branch,
+    charged to it, so it costs 20 steps too. 4 configurations searched (4 x 20) and the best 2
+    continued to 100 (2 x 80 or 2 x 85) fit; 3 searched and 3 continued do not."""
     T = task.steps
-    out = tune_with_proxies(task, trials=6, seed=0, budget=250)
+    out = tune_with_proxies(task, trials=6, seed=0, budget=250, cooldown=cooldown, prefix=prefix if cooldown else None)
     trials = out.tuner.trials
-    assert out.prefix == 20 and (out.searched, out.continued) == (4, 2)
-    assert [t.params["steps"] for t in trials] == [20] * 4 + [T] * 2
-    assert [t.steps for t in trials] == [20] * 4 + [80] * 2  # a continuation pays what it adds
-    assert out.steps == out.tuner.total_steps == 4 * 20 + 2 * 80 <= 250
+    assert out.prefix == prefix and (out.searched, out.continued) == (4, 2)
+    assert [t.params["steps"] for t in trials] == [prefix] * 4 + [T] * 2
+    # A prefix pays its steps and its branch; a continuation what it adds.
+    assert [t.steps for t in trials] == [20] * 4 + [T - prefix] * 2
+    assert out.steps == out.tuner.total_steps == 4 * 20 + 2 * (T - prefix) <= 250
 
     def config(t):
         return {k: v for k, v in t.params.items() if k != "steps"}
 
-    # The best prefixes go on to T, from their checkpoints.
+    # The best prefixes go on to T, from their checkpoints (before any branch).
     first = sorted(trials[:4], key=lambda t: t.value)
     assert [config(t) for t in trials[4:]] == [config(t) for t in first[:2]]
     # A run continued from its checkpoint is the configuration's full run; the best is the answer.
     best = min(trials[4:], key=lambda t: t.value)
     assert out.params == config(best) and out.value == best.value == task(out.params)
-    # Its stop at 20 was the loss after that many steps of the full run's own schedule.
-    at_20 = next(t for t in trials[:4] if config(t) == out.params)
-    assert at_20.value == task.train(out.params, steps=20).val_loss
+    # Its prefix's value: the loss after that many steps of the full run's own schedule, then
+    # `cooldown` steps with the rate falling linearly from the schedule's last rate to 0.
+    at_prefix = next(t for t in trials[:4] if config(t) == out.params)
+    shape = {k: out.params[k] for k in ("peak_lr", "warmup_frac", "final_frac")}
+    run = task.start(out.params["optimizer"])
+    run.advance(lambda t: schedule_lr(out.params["schedule"], t, T, **shape), prefix)
+    last = schedule_lr(out.params["schedule"], prefix - 1, T, **shape)
+    run.advance(lambda t: last * (1 - (t - prefix + 1) / (cooldown + 1)), cooldown)
+    assert at_prefix.value == pytest.approx(run.val_loss(), abs=1e-6)
+    if not cooldown:
+        assert at_prefix.value == task.train(out.params, steps=prefix).val_loss
     assert out.tuner.best_trial.number == best.number  # the study's best is its best full run
+    with pytest.raises(hpo.HPOValueError, match="cooldown >= 0"):
+        tune_with_proxies(task, trials=6, cooldown=-1)
 
 
 def test_proxy_tuning_rejects_a_budget_or_prefix_it_cannot_use(task):

@@ -69,6 +69,21 @@ def test_the_default_budget_is_a_third_of_the_trials_full_runs():
     assert (out.searched, out.continued, out.steps) == (1, 1, 100)
 
 
+def test_a_branch_the_prefix_value_is_read_after_is_charged_and_budgeted():
+    """``branch=5``: each prefix of 15 steps costs 20 with the branch its value was read after;
+    budget 250 pays 4 searched (4 x 20) and 2 continued from step 15 (2 x 85), not 3 and 3."""
+    train = Curves()
+    out = hpo.tune_with_prefixes(SPACE, train, full=100, trials=6, budget=250, prefix=15, branch=5, seed=0)
+    trials = out.tuner.trials
+    assert (out.searched, out.continued) == (4, 2)
+    assert [t.steps for t in trials] == [20] * 4 + [85] * 2 and out.steps == 250
+    assert [(steps, start) for _, steps, start in train.calls] == [(15, None)] * 4 + [(100, 15)] * 2
+    with pytest.raises(hpo.HPOValueError, match="budget >= 185"):  # 5 x 20 + 85
+        hpo.tune_with_prefixes(SPACE, train, full=100, trials=6, budget=184, prefix=15, branch=5)
+    with pytest.raises(hpo.HPOValueError, match="branch >= 0"):
+        hpo.tune_with_prefixes(SPACE, train, full=100, trials=6, branch=-1)
+
+
 def test_starts_run_in_full_first_and_a_diverging_run_is_a_failed_trial_with_its_reason():
     # x >= 0.9 diverges at step 7: the start's prefix is a failed trial with the reason and the
     # 7 steps it took, never continued, and the search goes on; x = 0.5 is run in full.
