@@ -22,8 +22,8 @@ its fidelity; a continuation counts the steps it adds), so reports and
 
 Measured on the learning-rate target (``objectives.lr_schedule``: a language model's schedule, the
 validation loss after 300 steps; the README has the tables): with 25 trials and a third of their
-steps, within 1% of full-run tuning's best on 23 of 32 (task seed, machine) pairs, median gap
-+0.08% to +0.86%; better there than cost-aware multi-fidelity knowledge gradient over compressed
+steps, within 1% of full-run tuning's best on 33 of 48 (task seed, machine) pairs, median gap
++0.08% to +0.86% (+0.66% on 16 fresh seeds); better there than cost-aware multi-fidelity knowledge gradient over compressed
 runs (``Tuner(fidelity=...)``: 5 of 16, its short runs favoured what leaves the loss plateau
 fastest) and than successive halving over 25 searched configurations. Why so few continued and
 no middle rung: among good runs the value midway ranks by how far a schedule has decayed, and the
