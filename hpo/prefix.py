@@ -190,10 +190,15 @@ def tune_with_prefixes(
     Returns:
         A :class:`PrefixTuning`.
 
+    A run that raises :class:`~hpo.DivergedError` is a failed trial with the reason and goes no
+    further; the tuning goes on.
+
     Raises:
         TrialStateError: No configuration completed a full run: every run failed.
-        DivergedError: Never: a run that diverges is a failed trial with the reason and goes no
-            further. Any other exception from ``train`` fails its trial and propagates.
+        HPOTypeError, HPOValueError: ``train`` broke its contract (no ``(value, state)`` pair, a
+            value that is not a number, a diverged ``step`` outside the part); its trial is failed
+            with the reason first.
+        Exception: Whatever else ``train`` raises, after its trial is failed with it.
     """
     space = as_search_space(space)
     if not callable(train):
@@ -215,7 +220,6 @@ def tune_with_prefixes(
             f"`trials >= len(start) + 2` (a searched configuration and its continuation) must hold unless every "
             f"trial is a start, but got {s} starts for trials={trials}."
         )
-
     b = _check_int("branch", branch, 0)
 
     def cost(c: int) -> int:  # n - c configurations (s in full), c of the others continued
