@@ -867,9 +867,8 @@ def autolrs(
             last = stage == int(stages) - 1 and b == int(tau)
             if k:  # the check is a cooldown branch: the loss the run would end at, k steps on
                 reuse = chosen is not None and chosen.cooled is not None and b == chosen.steps
-                if reuse:  # the chosen probe ended here and was scored by this very branch
+                if reuse:  # the chosen probe ended here (the run is at its state) and was scored by this very branch
                     tail, after, value = chosen.cooled
-                    here = chosen.marks[b]
                     spent -= len(tail)  # counted with the probe
                 else:
                     here = run.checkpoint()
@@ -877,7 +876,8 @@ def autolrs(
                     value = math.nan if run.diverged_reason is not None else run.val_loss()
                 if not (last or (target is not None and value <= target)):
                     spent += len(tail)
-                    run.restore(here)
+                    if not reuse:
+                        run.restore(here)
                     if math.isfinite(value):
                         val_curve.append((len(losses) + k, value))
                     continue
@@ -953,7 +953,6 @@ def tune_with_proxies(
     T = task.steps
     _check_count("cooldown", cooldown, 0)
     k = int(cooldown)
-    r0 = T // 5 if prefix is None else prefix
 
     def train(params: dict[str, Any], steps: int, run: Run | None) -> tuple[float, Run]:
         run = task.start(params["optimizer"]) if run is None else run
@@ -975,7 +974,7 @@ def tune_with_proxies(
             f"{describe(trial.params)} -> {value}" + (f"  ({trial.reason})" if trial.state == "fail" else ""))
 
     return hpo.tune_with_prefixes(
-        SPACE, train, full=T, trials=trials, prefix=r0, budget=budget, start=start, seed=seed, storage=storage,
+        SPACE, train, full=T, trials=trials, prefix=prefix, budget=budget, start=start, seed=seed, storage=storage,
         study_name=study_name, callback=None if log is None else line, branch=k,
     )
 
