@@ -7,6 +7,9 @@ Every user mistake raises a subclass of both :class:`HPOError` and the matching 
 
 from __future__ import annotations
 
+import numbers
+from typing import Any
+
 __all__ = [
     "HPOError",
     "HPOValueError",
@@ -15,6 +18,7 @@ __all__ = [
     "StorageError",
     "DivergedError",
     "HPOWarning",
+    "check_int",
 ]
 
 
@@ -51,3 +55,12 @@ class DivergedError(HPOError):
 
 class HPOWarning(UserWarning):
     """A soft problem hpo handled, e.g. a fallback taken while fitting the model."""
+
+
+def check_int(name: str, value: Any, low: int) -> int:
+    """``value`` as an ``int``, if it is an integer (not a bool) ``>= low``; else an
+    :class:`HPOValueError` naming the rule and the value (the one check of counts, steps and
+    budgets across hpo)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise HPOValueError(f"`{name} >= {low}` must hold (an integer), but got {name}={value!r}.")
+    return int(value)

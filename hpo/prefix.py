@@ -38,7 +38,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hpo.errors import DivergedError, HPOTypeError, HPOValueError, TrialStateError
+from hpo.errors import DivergedError, HPOTypeError, HPOValueError, TrialStateError, check_int
 from hpo.space import Int, Param, SearchSpace, as_search_space
 from hpo.tuner import Trial, Tuner
 
@@ -136,12 +136,6 @@ class _Run:
         return self.value
 
 
-def _check_int(name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise HPOValueError(f"`{name} >= {low}` must hold, but got {name}={value!r}.")
-    return int(value)
-
-
 def tune_with_prefixes(
     space: SearchSpace | Mapping[str, Param],
     train: Train,
@@ -207,12 +201,12 @@ def tune_with_prefixes(
         raise HPOValueError(f"`direction` must be 'minimize' or 'maximize', but got {direction!r}.")
     if not isinstance(fidelity, str) or fidelity in space:
         raise HPOValueError(f"`fidelity` must be a name that is not a parameter of the space, but got {fidelity!r}.")
-    T = _check_int("full", full, 2)
+    T = check_int("full", full, 2)
     r0 = max(T // 5, 1) if prefix is None else prefix
     if isinstance(r0, bool) or not isinstance(r0, numbers.Integral) or not 1 <= r0 < T:
         raise HPOValueError(f"`1 <= prefix < full` ({T}) must hold, but got prefix={prefix!r}.")
     r0 = int(r0)
-    n = _check_int("trials", trials, 1)
+    n = check_int("trials", trials, 1)
     start = [space.validate(config) for config in start]
     s = len(start)
     if not (n == s or n >= s + 2):
@@ -220,13 +214,13 @@ def tune_with_prefixes(
             f"`trials >= len(start) + 2` (a searched configuration and its continuation) must hold unless every "
             f"trial is a start, but got {s} starts for trials={trials}."
         )
-    b = _check_int("branch", branch, 0)
+    b = check_int("branch", branch, 0)
 
     def cost(c: int) -> int:  # n - c configurations (s in full), c of the others continued
         return (n - c - s) * (r0 + b) + s * (T + b) + c * (T - r0)
 
     least = cost(0 if n == s else 1)
-    budget = _check_int("budget", max(n * T // 3, least) if budget is None else budget, least)
+    budget = check_int("budget", max(n * T // 3, least) if budget is None else budget, least)
     continued = max((c for c in range(1, (n - s) // 2 + 1) if cost(c) <= budget), default=0)
     searched = n - continued
     sign = 1.0 if direction == "minimize" else -1.0

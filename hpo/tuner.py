@@ -29,7 +29,7 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from hpo.proxy import MIN_POINTS, should_stop
-from hpo.errors import DivergedError, HPOTypeError, HPOValueError, StorageError, TrialStateError
+from hpo.errors import DivergedError, HPOTypeError, HPOValueError, StorageError, TrialStateError, check_int
 from acquisitions.pareto import non_dominated
 from hpo.engine import Fidelity, column_limits, rank
 from hpo.optuna import INFEASIBLE_KEY, WITHIN_KEY, OptunaSampler, _constraint_order, _signs
@@ -209,9 +209,7 @@ class Tuner:
         self._space = as_search_space(space)
         if fidelity is not None:
             Fidelity.of(self._space, fidelity, fidelity_overhead)  # checked before any study is touched
-        if isinstance(retries, bool) or not isinstance(retries, numbers.Integral) or retries < 0:
-            raise HPOValueError(f"`retries >= 0` must hold, but got retries={retries!r}.")
-        self._retries = int(retries)
+        self._retries = check_int("retries", retries, 0)
         self._beats: dict[int, threading.Event] = {}
         dirs = _directions(directions)
         if ref_point is not None:
@@ -374,9 +372,7 @@ class Tuner:
         """
         if n is None:
             return self._ask_one()
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-            raise HPOValueError(f"`n >= 1` must hold for ask(n), but got n={n!r}.")
-        return [self._ask_one() for _ in range(int(n))]
+        return [self._ask_one() for _ in range(check_int("n", n, 1))]
 
     def enqueue(
         self, params: Mapping[str, Any] | None = None, *, within: Mapping[str, tuple[Any, Any]] | None = None
@@ -505,8 +501,8 @@ class Tuner:
             raise HPOValueError(f"`state` must be one of {list(_STATES)}, but got {state!r}.")
         if reason is not None and not isinstance(reason, str):
             raise HPOTypeError(f"`reason` must be a string or None, but got {reason!r}.")
-        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0):
-            raise HPOValueError(f"`steps` must be an integer >= 0 or None, but got steps={steps!r}.")
+        if steps is not None:
+            check_int("steps", steps, 0)
         cons = None
         if constraints is not None:
             cons = _check_numbers("constraints", constraints, None)
@@ -603,8 +599,7 @@ class Tuner:
         """
         number = self._number(trial)
         frozen = self._frozen(number)
-        if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
-            raise HPOValueError(f"`step` must be an integer >= 0, but got step={step!r}.")
+        check_int("step", step, 0)
         (v,) = _check_numbers("value", value, 1)
         self._study._storage.set_trial_intermediate_value(frozen._trial_id, int(step), v)
 
@@ -681,8 +676,7 @@ class Tuner:
         re-raised unless its type is in ``catch`` or it is an :class:`hpo.DivergedError` (a
         training run that diverged is a failed trial, not a crash).
         """
-        if isinstance(n_trials, bool) or not isinstance(n_trials, numbers.Integral) or n_trials < 1:
-            raise HPOValueError(f"`n_trials >= 1` must hold, but got n_trials={n_trials!r}.")
+        check_int("n_trials", n_trials, 1)
         from tqdm.auto import tqdm
 
         bar = tqdm(total=int(n_trials), disable=not show_progress_bar, desc=self.study_name)
