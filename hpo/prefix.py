@@ -23,17 +23,17 @@ its fidelity; a continuation counts the steps it adds), so reports and
 Measured on the learning-rate target (``objectives.lr_schedule``: a language model's schedule, the
 validation loss after 300 steps; the README has the tables): with 25 trials and a third of their
 steps, within 1% of full-run tuning's best on 33 of 48 (task seed, machine) pairs, median gap
-+0.08% to +0.86% (+0.66% on 16 fresh seeds); better there than cost-aware multi-fidelity knowledge gradient over compressed
-runs (``Tuner(fidelity=...)``: 5 of 16, its short runs favoured what leaves the loss plateau
-fastest) and than successive halving over 25 searched configurations. Why so few continued and
-no middle rung: among good runs the value midway ranks by how far a schedule has decayed, and the
-search's last trials exploit the prefix's own optimum (short-horizon bias: a prefix favours lower
-rates than the full run), so finishing 5 of 20 beat promoting 6 of 25 to half length. Measured
-and not kept on 16 fresh seeds: 25 searched and 4 continued (9 of 16), the multi-fidelity study
-choosing each prefix by the knowledge gradient at the full length with continuations interleaved
-(7 of 14); continuing every searched run reaches only 12 of 16, so the search, not the choice of
-continuations, limits it. Full-run tuning run again with another seed lands within 1% of itself
-on 10 of those 16.
++0.08% to +0.86% (+0.66% on 16 fresh seeds); better there than cost-aware multi-fidelity knowledge
+gradient over compressed runs (``Tuner(fidelity=...)``: 5 of 16, its short runs favoured what
+leaves the loss plateau fastest) and than successive halving over 25 searched configurations. Why
+so few continued and no middle rung: among good runs the value midway ranks by how far a schedule
+has decayed, and the search's last trials exploit the prefix's own optimum (short-horizon bias: a
+prefix favours lower rates than the full run), so finishing 5 of 20 beat promoting 6 of 25 to half
+length. Measured and not kept on 16 fresh seeds: 25 searched and 4 continued (9 of 16), the
+multi-fidelity study choosing each prefix by the knowledge gradient at the full length with
+continuations interleaved (7 of 14); continuing every searched run reaches only 12 of 16, so the
+search, not the choice of continuations, limits it. Full-run tuning run again with another seed
+lands within 1% of itself on 10 of those 16.
 """
 
 from __future__ import annotations

@@ -866,22 +866,23 @@ def autolrs(
                 break
             last = stage == int(stages) - 1 and b == int(tau)
             if k:  # the check is a cooldown branch: the loss the run would end at, k steps on
+                # Where the chosen probe ended (the run is at its state), its scoring branch is this one.
                 reuse = chosen is not None and chosen.cooled is not None and b == chosen.steps
-                if reuse:  # the chosen probe ended here (the run is at its state) and was scored by this very branch
+                if reuse:
                     tail, after, value = chosen.cooled
-                    spent -= len(tail)  # counted with the probe
                 else:
                     here = run.checkpoint()
                     tail = run.cool(rate, k)
                     value = math.nan if run.diverged_reason is not None else run.val_loss()
-                if not (last or (target is not None and value <= target)):
-                    spent += len(tail)
-                    if not reuse:
+                if not (last or (target is not None and value <= target)):  # a branch, thrown away
+                    if not reuse:  # a reused branch was counted with its probe
+                        spent += len(tail)
                         run.restore(here)
                     if math.isfinite(value):
                         val_curve.append((len(losses) + k, value))
                     continue
-                if reuse:
+                if reuse:  # the run's end after all: no longer search
+                    spent -= len(tail)
                     run.restore(after)
                 losses += tail  # the run's end: the cooldown is its own
                 if run.diverged_reason is not None:
