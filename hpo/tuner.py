@@ -307,6 +307,11 @@ class Tuner:
         return self._study.study_name
 
     @property
+    def seed(self) -> int:
+        """The seed of every random choice: as given, a resumed study's, or the one drawn."""
+        return self._sampler.seed
+
+    @property
     def trials(self) -> list[Trial]:
         """Every trial of the study, in order."""
         return [self._to_trial(t) for t in self._study.get_trials(deepcopy=False)]
