@@ -34,27 +34,50 @@ multi-fidelity study choosing each prefix by the knowledge gradient at the full 
 continuations interleaved (7 of 14); continuing every searched run reaches only 12 of 16, so the
 search, not the choice of continuations, limits it. Full-run tuning run again with another seed
 lands within 1% of itself on 10 of those 16.
+
+**Resuming.** With a ``storage`` and a ``checkpoints`` folder, every part's end state is pickled
+to the folder before its trial is told, so a tuning stopped anywhere (an exception, Ctrl-C, a
+killed process) is resumed by calling :func:`tune_with_prefixes` again with the same arguments:
+the study's trials are replayed into the search, a part that did not end (found running, or
+stopped by an exception other than :class:`~hpo.DivergedError`) is failed as ``"stopped: ..."``,
+charged its length, and run again, and continuations go on from their prefixes' files. Up to the
+stop the search is the same; after it, its model fit starts cold, so it may choose differently
+from a run that was never stopped. One process at a time: a part another process is still
+training would be failed as stopped.
 """
 
 from __future__ import annotations
 
+import json
 import numbers
+import os
+import pickle
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from hpo.errors import DivergedError, HPOTypeError, HPOValueError, TrialStateError, check_int
+from hpo.errors import DivergedError, HPOTypeError, HPOValueError, StorageError, TrialStateError, check_int
 from hpo.space import Int, Param, SearchSpace, as_search_space
 from hpo.tuner import Trial, Tuner
 
 __all__ = ["PrefixTuning", "tune_with_prefixes"]
 
+_SETTINGS_KEY = "hpo:prefix_tuning"  # the study's user attribute holding what a resume must match
+STOPPED = "stopped: "
+"""How the reason of a part that ended without a result about its configuration begins (the
+process stopped, ``train`` raised something other than :class:`~hpo.DivergedError` or broke its
+contract): a resume runs it again."""
+
 Train = Callable[[dict[str, Any], int, Any], tuple[float, Any]]
 """``train(params, steps, state) -> (value, state)``: train the configuration ``params`` until
 ``steps`` steps in all, from scratch when ``state`` is None, else continuing the run that
 returned ``state``; return the objective after ``steps`` steps (e.g. the validation loss) and the
-run's state to continue from (a checkpoint, or a live run object). A run that diverges raises
-:class:`~hpo.DivergedError` (with ``step``, the steps it took in all, if known)."""
+run's state to continue from (a checkpoint, or a live run object; with ``checkpoints`` it must
+pickle, and a snapshot of the weights pickles smaller than an object that holds the data set). A
+run that diverges raises :class:`~hpo.DivergedError` (with ``step``, the steps it took in all, if
+known)."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +89,8 @@ class PrefixTuning:
             best full run; :attr:`~hpo.Tuner.total_steps` the steps spent).
         params: The answer: the configuration of the best full run.
         value: Its full run's value.
-        steps: Training steps spent in all.
+        state: Its full run's end state as ``train`` returned it (e.g. the trained weights).
+        steps: Training steps spent in all (parts that were stopped and run again included).
         start_values: The full-run values of ``start``'s configurations (None where one diverged).
         prefix: The search's run length.
         searched: Configurations tried, the starts among them.
@@ -76,11 +100,61 @@ class PrefixTuning:
     tuner: Tuner
     params: dict[str, Any]
     value: float
+    state: Any
     steps: int
     start_values: tuple[float | None, ...]
     prefix: int
     searched: int
     continued: int
+
+
+class _Checkpoints:
+    """The runs' states on disk: ``<folder>/<trial number>.pkl``, the state at the end of that
+    part, written whole or not at all (a temporary file renamed into place)."""
+
+    def __init__(self, folder: str | os.PathLike) -> None:
+        if not isinstance(folder, (str, os.PathLike)):
+            raise HPOTypeError(f"`checkpoints` must be a folder's path, but got {folder!r}.")
+        self.folder = Path(folder)
+        if self.folder.exists() and not self.folder.is_dir():
+            raise HPOValueError(f"`checkpoints` must be a folder, but {str(self.folder)!r} is a file.")
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def path(self, number: int) -> Path:
+        return self.folder / f"{number}.pkl"
+
+    def numbers(self) -> list[int]:
+        """The trial numbers that have a state file."""
+        return sorted(int(p.stem) for p in self.folder.glob("*.pkl") if p.stem.isdigit())
+
+    def save(self, number: int, state: Any) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{number}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path(number))
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def load(self, number: int) -> Any:
+        path = self.path(number)
+        try:
+            with open(path, "rb") as f:
+                return pickle.load(f)
+        except FileNotFoundError:
+            raise StorageError(
+                f"the state of trial {number}, which the tuning needs, must be in {str(path)!r}, but the file "
+                "is missing (deleted, or `checkpoints` names another folder than before)."
+            ) from None
+        except Exception as exc:
+            raise StorageError(f"the state file {str(path)!r} of trial {number} cannot be read: {exc!r}.") from exc
+
+    def drop(self, number: int | None) -> None:
+        if number is not None:
+            self.path(number).unlink(missing_ok=True)
 
 
 class _Run:
@@ -90,9 +164,12 @@ class _Run:
     def __init__(self, params: Mapping[str, Any]) -> None:
         self.params = dict(params)
         self.step = 0
-        self.state: Any = None
+        self.state: Any = None  # None before the first part, or while only its file holds it
         self.value: float | None = None  # after the last part; None once the run failed
         self.reason: str | None = None  # why it failed
+        self.prefix_value: float | None = None  # the search's value
+        self.part: int | None = None  # the trial number of its last part that ended with a value
+        self.finished = False  # a part to the full length ended (with a value, or diverged)
 
     def continue_to(
         self,
@@ -101,44 +178,124 @@ class _Run:
         train: Train,
         fidelity: str,
         callback: Callable[[Trial], None] | None,
+        checkpoints: _Checkpoints | None,
         branch: int = 0,
     ) -> float | None:
         """Train to ``step``; the value there, or None if the run failed (diverged, or a value
         that is not finite). ``branch``: steps the value cost beyond the run (charged to the
         trial when ``train`` returns one)."""
+        if self.state is None and self.part is not None and checkpoints is not None:
+            self.state = checkpoints.load(self.part)  # a part of an earlier process
         study.enqueue({**self.params, fidelity: step})
         trial = study.ask()
         before = self.step
+
+        def stop(reason: str) -> None:
+            study.tell(trial, state="fail", reason=STOPPED + reason, steps=step - before)
+
         try:
             returned = train(dict(self.params), step, self.state)
         except DivergedError as exc:
             reached = step if exc.step is None else exc.step
             if isinstance(reached, bool) or not isinstance(reached, numbers.Integral) or not before <= reached <= step:
-                study.tell(trial, state="fail", reason=exc.reason)
+                stop(f"train raised {exc!r} with a step outside the part")
                 raise HPOValueError(
                     f"a diverged run's `step` must lie between the steps it started from and was asked "
                     f"for ({before} <= step <= {step}), but got step={exc.step!r} ({exc.reason})."
                 ) from exc
             told = study.tell(trial, state="fail", reason=exc.reason, steps=int(reached) - before)
         except BaseException as exc:
-            study.tell(trial, state="fail", reason=f"train raised {exc!r}")
+            stop(f"train raised {exc!r}")
             raise
         else:
             if not (isinstance(returned, tuple) and len(returned) == 2):
-                study.tell(trial, state="fail", reason="train returned no (value, state) pair")
+                stop("train returned no (value, state) pair")
                 raise HPOTypeError(f"`train` must return a (value, state) pair, but returned {returned!r}.")
-            value, self.state = returned
-            self.step = step
+            value, state = returned
+            if checkpoints is not None:
+                try:
+                    checkpoints.save(trial.number, state)
+                except BaseException as exc:
+                    stop(f"its state was not saved: {exc!r}")
+                    if isinstance(exc, (pickle.PicklingError, TypeError, AttributeError)):
+                        raise HPOTypeError(
+                            f"with `checkpoints`, `train`'s state must pickle, but {type(state).__name__} does "
+                            f"not: {exc}"
+                        ) from exc
+                    raise
             try:
                 told = study.tell(trial, value, steps=step - before + branch)
             except (HPOTypeError, HPOValueError):
-                study.tell(trial, state="fail", reason=f"train returned the value {value!r}")
+                stop(f"train returned the value {value!r}")
+                if checkpoints is not None:
+                    checkpoints.drop(trial.number)
                 raise
+            if told.state == "complete":
+                self.step, self.state = step, state
+                if checkpoints is not None:
+                    checkpoints.drop(self.part)  # the run has moved on from it
+                self.part = trial.number
+            elif checkpoints is not None:  # a value that is not finite: a failed run
+                checkpoints.drop(trial.number)
         self.value = told.value if told.state == "complete" else None
         self.reason = told.reason
         if callback is not None:
             callback(told)
         return self.value
+
+
+def _settings(**values: Any) -> dict[str, Any]:
+    return json.loads(json.dumps(values))  # as a storage gives them back
+
+
+def _replay(
+    study: Tuner, search: Tuner, fidelity: str, r0: int, T: int, s: int, checkpoints: _Checkpoints
+) -> tuple[list[_Run], list[_Run]]:
+    """The starts and searched runs of the study's trials: each prefix told to ``search`` again
+    (the same trial numbers, so the same choices up to the stop), each full part matched to its
+    run. A part still running is failed as stopped (its process ended), so it is run again."""
+    for t in study.trials:  # queued by a process that stopped before asking for it
+        if t.state == "waiting":
+            popped = study.ask()  # the queue's first, the fidelity held: nothing is chosen
+            study.tell(popped, state="fail", steps=0, reason=STOPPED + "queued, not run before a stop")
+    starts: list[_Run] = []
+    runs: list[_Run] = []
+    for t in study.trials:
+        if t.state == "running":
+            length = r0 if t.params[fidelity] == r0 else T - r0
+            t = study.tell(t.number, state="fail", steps=length, reason=STOPPED + "found running on resume: its "
+                           "process ended before the part did")
+        if (t.reason or "").startswith(STOPPED):
+            continue
+        config = {k: v for k, v in t.params.items() if k != fidelity}
+        if t.params[fidelity] == r0:
+            search.enqueue(config)
+            asked = search.ask()
+            run = _Run(config)
+            if t.state == "complete":
+                search.tell(asked, t.value)
+                run.step, run.value, run.prefix_value, run.part = r0, t.value, t.value, t.number
+            else:
+                search.tell(asked, state="fail", reason=t.reason)
+                run.reason = t.reason
+            (starts if len(starts) < s else runs).append(run)
+            continue
+        run = next((r for r in reversed(starts + runs) if r.params == config and r.part is not None
+                    and not r.finished), None)
+        if run is None:
+            raise StorageError(
+                f"study {study.study_name!r}: trial {t.number} continues {config} to {T} steps, but no earlier prefix "
+                "of that configuration is left to continue (the study was changed by something else)."
+            )
+        run.finished = True
+        if t.state == "complete":
+            run.step, run.value, run.part = T, t.value, t.number
+        else:
+            run.value, run.reason = None, t.reason
+    for number in checkpoints.numbers():  # parts superseded or not told before a stop
+        if number not in {r.part for r in starts + runs}:
+            checkpoints.drop(number)
+    return starts, runs
 
 
 def tune_with_prefixes(
@@ -154,6 +311,7 @@ def tune_with_prefixes(
     seed: int | None = 0,
     storage: str | None = None,
     study_name: str | None = None,
+    checkpoints: str | os.PathLike | None = None,
     fidelity: str = "steps",
     callback: Callable[[Trial], None] | None = None,
     branch: int = 0,
@@ -175,9 +333,14 @@ def tune_with_prefixes(
         start: Configurations to try first (e.g. the one in use), each run in full as one trial:
             the search learns their value after ``prefix`` steps, and the answer is at least as
             good as each. ``trials >= len(start) + 2`` unless every trial is a start.
-        seed: Seeds the search (same seed, same configurations).
-        storage, study_name: Where the study of every run part is kept (as :class:`~hpo.Tuner`);
-            a new study: a search cannot be resumed, since the runs' states are not stored.
+        seed: Seeds the search (same seed, same configurations); None: a resumed study's, or drawn.
+        storage, study_name: Where the study of every run part is kept (as :class:`~hpo.Tuner`).
+            A study that holds trials is resumed (see the module's docstring), which needs
+            ``checkpoints`` and the same ``full``, ``trials``, ``prefix``, ``budget``, ``start``,
+            ``branch`` and ``seed`` (None takes the study's).
+        checkpoints: A folder of this study's own where each part's end state is pickled, so a
+            stopped tuning can be resumed. Files of runs that cannot be continued any more are
+            deleted; at the end the full runs' states are left (``<trial number>.pkl``).
         fidelity: The name the study gives the run's length; not a parameter of ``space``.
         callback: Called with each run part's :class:`~hpo.Trial` once it is told (e.g. to log).
         branch: Training steps the value after ``prefix`` steps costs beyond the run itself, if
@@ -195,8 +358,10 @@ def tune_with_prefixes(
     Raises:
         TrialStateError: No configuration completed a full run: every run failed.
         HPOTypeError, HPOValueError: ``train`` broke its contract (no ``(value, state)`` pair, a
-            value that is not a number, a diverged ``step`` outside the part); its trial is failed
-            with the reason first.
+            value that is not a number, a diverged ``step`` outside the part, a state that does
+            not pickle with ``checkpoints``); its trial is failed with the reason first. Or a
+            resume's arguments differ from the study's.
+        StorageError: A state file a resume needs is missing or unreadable.
         Exception: Whatever else ``train`` raises, after its trial is failed with it.
     """
     space = as_search_space(space)
@@ -229,23 +394,48 @@ def tune_with_prefixes(
     continued = max((c for c in range(1, (n - s) // 2 + 1) if cost(c) <= budget), default=0)
     searched = n - continued
     sign = 1.0 if direction == "minimize" else -1.0
-    search = Tuner(space, directions=direction, seed=seed)
+    disk = None if checkpoints is None else _Checkpoints(checkpoints)
     study = Tuner(
         {**space, fidelity: Int(r0, T)}, directions=direction, fidelity=fidelity, seed=seed, storage=storage,
         study_name=study_name,
     )
-    if study.trials:  # its runs' states are the caller's, gone with the process that made them
-        raise HPOValueError(
-            f"study {study.study_name!r} already holds {len(study.trials)} trials; tune_with_prefixes cannot resume a "
-            "search (the runs' states are not stored): give a new study_name."
-        )
+    search = Tuner(space, directions=direction, seed=study.seed)
+    settings = _settings(full=T, trials=n, prefix=r0, budget=budget, start=start, branch=b, seed=study.seed)
+    if study.trials:
+        stored = study.study.user_attrs.get(_SETTINGS_KEY)
+        if stored is None or disk is None:
+            raise HPOValueError(
+                f"study {study.study_name!r} already holds {len(study.trials)} trials; tune_with_prefixes resumes a "
+                "study it made, given `checkpoints` (the runs' states): "
+                + ("this one it did not make, give a new study_name." if stored is None else "give `checkpoints`.")
+            )
+        for key, value in settings.items():
+            if stored.get(key) != value:
+                raise HPOValueError(
+                    f"a resume must be given the study's `{key}`, {stored.get(key)!r}, but got {key}={value!r}."
+                )
+        starts, runs = _replay(study, search, fidelity, r0, T, s, disk)
+    else:
+        if disk is not None and disk.numbers():
+            raise HPOValueError(
+                f"`checkpoints` must be a folder of this study's own, but {str(disk.folder)!r} already holds state "
+                f"files ({disk.numbers()[:5]}...) and study {study.study_name!r} is new."
+            )
+        study.study.set_user_attr(_SETTINGS_KEY, settings)
+        starts, runs = [], []
 
     def go(run: _Run, step: int) -> float | None:
-        return run.continue_to(step, study, train, fidelity, callback, b if step == r0 else 0)
+        value = run.continue_to(step, study, train, fidelity, callback, disk, b if step == r0 else 0)
+        if step == r0:
+            run.prefix_value = value
+        else:
+            run.finished = True
+        return value
 
-    starts: list[_Run] = []
-    runs: list[_Run] = []  # the search's
-    for i in range(searched):
+    for r in starts:  # a resume: a start whose full part was stopped
+        if r.prefix_value is not None and not r.finished:
+            go(r, T)
+    for i in range(len(starts) + len(runs), searched):
         if i < s:
             search.enqueue(start[i])
         asked = search.ask()
@@ -254,22 +444,33 @@ def tune_with_prefixes(
         value = go(run, r0)
         if value is None:
             search.tell(asked, state="fail", reason=run.reason)
+        elif i < s:
+            search.tell(asked, value)
+            go(run, T)
         else:
             search.tell(asked, value)
-            if i < s:
-                go(run, T)
-    alive = [r for r in runs if r.value is not None]
-    for r in sorted(alive, key=lambda r: sign * r.value)[:continued]:
-        go(r, T)
+    alive = sorted((r for r in runs if r.prefix_value is not None), key=lambda r: sign * r.prefix_value)
+    chosen, spare = alive[:continued], alive[continued:continued + 1]  # spare: if every continuation fails
+    if disk is not None:
+        for r in alive[continued + 1:]:
+            disk.drop(r.part)
+    for r in chosen:
+        if not r.finished:
+            go(r, T)
     done = [r for r in starts + runs if r.step == T and r.value is not None]
     if not done:  # every continued run failed: the best prefix left goes on (beyond the budget)
-        going = [r for r in runs if r.value is not None]  # all stopped at r0: none reached T
-        best = min(going, key=lambda r: sign * r.value) if going else None
-        if best is None or go(best, T) is None:
+        if not spare or (spare[0].finished and spare[0].value is None) or (
+            not spare[0].finished and go(spare[0], T) is None
+        ):
             raise TrialStateError("no configuration completed a full run: every run failed.")
-        done = [best]
+        done = spare
     best = min(done, key=lambda r: sign * r.value)
+    state = best.state if best.state is not None or disk is None else disk.load(best.part)
+    if disk is not None:  # the full runs' states are left
+        for r in starts + runs:
+            if r not in done:
+                disk.drop(r.part)
     return PrefixTuning(
-        tuner=study, params=best.params, value=best.value, steps=study.total_steps,
+        tuner=study, params=best.params, value=best.value, state=state, steps=study.total_steps,
         start_values=tuple(r.value for r in starts), prefix=r0, searched=searched, continued=continued,
     )

@@ -169,3 +169,155 @@ def test_a_diverged_run_without_its_step_is_charged_the_steps_asked_for():
     out = hpo.tune_with_prefixes(SPACE, diverging, full=100, trials=6, budget=250, seed=0)
     failed = [t for t in out.tuner.trials if t.state == "fail"]
     assert failed and all(t.steps == 20 and t.reason == "loss exploded" for t in failed)
+
+
+class StopAt:
+    """``train`` stopped by Ctrl-C at its ``call``-th call (1-based); otherwise ``Curves``."""
+
+    def __init__(self, call: int) -> None:
+        self.call, self.curves = call, Curves()
+
+    def __call__(self, params, steps, state):
+        if len(self.curves.calls) + 1 == self.call:
+            self.curves.calls.append("stop")
+            raise KeyboardInterrupt
+        return self.curves(params, steps, state)
+
+
+def _tune(tmp_path, name, train, **kwargs):
+    kwargs = {"full": 100, "trials": 10, "seed": 0, **kwargs}
+    return hpo.tune_with_prefixes(
+        SPACE, train, storage=f"sqlite:///{tmp_path / 'studies.db'}", study_name=name,
+        checkpoints=tmp_path / name, **kwargs,
+    )
+
+
+def _told(out):
+    """The parts that ended with a result (a resume runs the stopped ones again)."""
+    return [(t.params, t.state, t.value, t.steps) for t in out.tuner.trials if not (t.reason or "").startswith("stopped")]
+
+
+@pytest.mark.parametrize("call", [3, 7, 9])  # a Sobol prefix, a prefix the GP chose, a continuation
+def test_a_stopped_tuning_resumes_from_its_checkpoints_to_the_uninterrupted_answer(tmp_path, call):
+    """10 trials of 100 steps: 8 prefixes of 20 (5 Sobol points, then the GP's) and 2
+    continued. Stopped at any call, the same call again resumes: the parts told before are
+    replayed, the stopped one is failed, charged and run again, and a continuation goes on from
+    its prefix's state file, not from scratch."""
+    reference = _tune(tmp_path, "reference", Curves())
+    assert (reference.searched, reference.continued) == (8, 2)
+    stopped = StopAt(call)
+    with pytest.raises(KeyboardInterrupt):
+        _tune(tmp_path, "stopped", stopped)
+    assert stopped.curves.calls[-1] == "stop" and len(stopped.curves.calls) == call
+    resumed_train = Curves()
+    out = _tune(tmp_path, "stopped", resumed_train)
+    # The same parts, the same answer, its state the full run's.
+    assert _told(out) == _told(reference)
+    assert (out.params, out.value, out.state) == (reference.params, reference.value, reference.state)
+    assert out.state == {"x": out.params["x"], "step": 100}
+    (failed,) = [t for t in out.tuner.trials if t not in reference.tuner.trials and t.state == "fail"]
+    assert failed.reason == "stopped: train raised KeyboardInterrupt()"
+    length = 20 if call <= 8 else 80
+    assert failed.steps == length and out.steps == reference.steps + length
+    # The resumed process ran the stopped part and what followed, and nothing told before.
+    assert len(resumed_train.calls) == 10 - (call - 1)
+    if call > 8:  # a continuation: from the prefix's file, at step 20
+        assert [(steps, start) for _, steps, start in resumed_train.calls] == [(100, 20)] * (11 - call)
+    # Left on disk: the full runs' states, by trial number.
+    full = sorted(t.number for t in out.tuner.trials if t.params["steps"] == 100 and t.state == "complete")
+    assert sorted(int(p.stem) for p in (tmp_path / "stopped").iterdir()) == full
+
+
+def test_resuming_a_finished_tuning_trains_nothing_and_gives_its_answer(tmp_path):
+    first = _tune(tmp_path, "s", Curves(), trials=6, budget=250)
+    train = Curves()
+    again = _tune(tmp_path, "s", train, trials=6, budget=250, seed=None)  # None: the study's seed
+    assert train.calls == [] and again.tuner.trials == first.tuner.trials
+    assert (again.params, again.value, again.steps) == (first.params, first.value, first.steps)
+    assert again.state == first.state == {"x": first.params["x"], "step": 100}  # read from its file
+
+
+def test_a_killed_process_leaves_a_running_part_that_a_resume_fails_and_runs_again(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import os, hpo
+        calls = []
+        def train(params, steps, state):
+            calls.append(steps)
+            if len(calls) == 4:
+                os._exit(3)  # killed: nothing is told, the part stays running
+            return (params["x"] - 0.7) ** 2 + 1.0 / steps, {{"x": params["x"], "step": steps}}
+        hpo.tune_with_prefixes({{"x": hpo.Float(0.0, 1.0)}}, train, full=100, trials=6, budget=250, seed=0,
+                               storage="sqlite:///{tmp_path / 'studies.db'}", study_name="s",
+                               checkpoints="{tmp_path / 's'}")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 3, done.stderr
+    # A part queued and not asked for before a stop (as between enqueue and ask) is dropped too.
+    study = hpo.Tuner({**SPACE, "steps": hpo.Int(20, 100)}, fidelity="steps", storage=f"sqlite:///{tmp_path / 'studies.db'}",
+                      study_name="s")
+    study.enqueue({"x": 0.123, "steps": 20})
+    reference = _tune(tmp_path, "reference", Curves(), trials=6, budget=250)
+    out = _tune(tmp_path, "s", Curves(), trials=6, budget=250)
+    stale, queued = out.tuner.trials[3:5]
+    assert (stale.state, stale.steps) == ("fail", 20)
+    assert stale.reason == "stopped: found running on resume: its process ended before the part did"
+    assert (queued.params, queued.state, queued.steps) == ({"x": 0.123, "steps": 20}, "fail", 0)
+    assert queued.reason == "stopped: queued, not run before a stop"
+    assert _told(out) == _told(reference) and (out.params, out.value) == (reference.params, reference.value)
+
+
+def test_a_resume_must_match_the_study_and_keep_its_files(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        _tune(tmp_path, "s", StopAt(6), trials=6, budget=250)
+    db = f"sqlite:///{tmp_path / 'studies.db'}"
+
+    def stored():
+        return hpo.Tuner({**SPACE, "steps": hpo.Int(20, 100)}, fidelity="steps", storage=db, study_name="s").trials
+
+    before = stored()
+    with pytest.raises(hpo.HPOValueError, match="the study's `trials`, 6, but got trials=8"):
+        _tune(tmp_path, "s", Curves(), trials=8, budget=250)
+    with pytest.raises(hpo.HPOValueError, match="the study's `seed`, 0, but got seed=1"):
+        _tune(tmp_path, "s", Curves(), trials=6, budget=250, seed=1)
+    with pytest.raises(hpo.HPOValueError, match="give `checkpoints`"):
+        hpo.tune_with_prefixes(SPACE, Curves(), full=100, trials=6, budget=250, storage=db, study_name="s")
+    with pytest.raises(hpo.HPOValueError, match="must be a folder of this study's own"):
+        hpo.tune_with_prefixes(SPACE, Curves(), full=100, trials=6, checkpoints=tmp_path / "s")  # a new study
+    assert stored() == before
+    # The second continuation was stopped; its prefix's state is missing, then unreadable: an
+    # error naming the file, and nothing stored is lost or added.
+    second = sorted(before[:4], key=lambda t: t.value)[1]
+    assert before[5].params == {**second.params, "steps": 100} and before[5].reason.startswith("stopped: ")
+    path = tmp_path / "s" / f"{second.number}.pkl"
+    saved = path.read_bytes()
+    path.unlink()
+    with pytest.raises(hpo.StorageError, match=f"trial {second.number}.*{path}.*missing"):
+        _tune(tmp_path, "s", Curves(), trials=6, budget=250)
+    path.write_bytes(b"not a pickle")
+    with pytest.raises(hpo.StorageError, match=f"{path}.*cannot be read"):
+        _tune(tmp_path, "s", Curves(), trials=6, budget=250)
+    assert stored() == before
+    path.write_bytes(saved)
+    train = Curves()
+    out = _tune(tmp_path, "s", train, trials=6, budget=250)
+    assert [(x, steps, start) for x, steps, start in train.calls] == [(second.params["x"], 100, 20)]
+    assert out.state == {"x": out.params["x"], "step": 100}
+
+
+def test_with_checkpoints_a_state_must_pickle_and_a_failed_run_leaves_no_file(tmp_path):
+    def unpicklable(params, steps, state):
+        return (params["x"] - 0.7) ** 2, lambda: None
+
+    with pytest.raises(hpo.HPOTypeError, match="state must pickle, but function does not"):
+        hpo.tune_with_prefixes(SPACE, unpicklable, full=100, trials=4, checkpoints=tmp_path / "a")
+    assert list((tmp_path / "a").iterdir()) == []
+    nan = Curves(value=lambda x: math.nan if x > 0.5 else x)
+    out = hpo.tune_with_prefixes(SPACE, nan, full=100, trials=6, budget=250, checkpoints=tmp_path / "b")
+    failed = [t for t in out.tuner.trials if t.state == "fail"]
+    assert failed and sorted(int(p.stem) for p in (tmp_path / "b").iterdir()) == [
+        t.number for t in out.tuner.trials if t.params["steps"] == 100 and t.state == "complete"
+    ]
