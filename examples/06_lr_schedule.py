@@ -9,6 +9,9 @@ or constant with a cooldown; peak rate, warmup and final fractions, AdamW or SGD
   configurations, and the best of those runs continue from their checkpoints to ``T``:
   ``--trials`` counts both (25: 20 searched, 5 continued), as many continued as ``--budget`` pays
   for (default: a third of ``--trials`` full runs). The answer is the best full run.
+- ``--resume DIR`` keeps the proxy tuning's study (``DIR/proxy.db``) and its runs' states
+  (``DIR/checkpoints-...``) on disk: stopped anywhere (Ctrl-C, a killed process), the same command
+  goes on where it stopped; run again after it finished, it trains nothing and prints the answer.
 - ``--compare`` also tunes with full runs only, the same number of trials, and prints the final
   validation losses and the training steps each spent.
 - ``--from-default`` starts both from the default schedule (AdamW at 3e-3, cosine, 10% warmup),
@@ -97,6 +100,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--steps", type=int, default=300, help="T, the full run's length")
     parser.add_argument("--budget", type=int, default=None,
                         help="training steps proxy tuning may spend (default: a third of the trials' full runs)")
+    parser.add_argument("--resume", metavar="DIR", default=None,
+                        help="keep the proxy tuning's study and run states in DIR; the same command resumes it")
     parser.add_argument("--compare", action="store_true", help="also tune with full runs only")
     parser.add_argument("--from-default", action="store_true",
                         help="start both tunings from the default schedule, run in full first")
@@ -112,9 +117,15 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"default schedule ({describe(DEFAULT)}): validation loss {default.val_loss:.4f} after {default.steps} steps")
     print("proxy tuning (BO on the first fifth of each run; the best continued to the end):", flush=True)
     start = (DEFAULT,) if args.from_default else ()
+    kept = {}
+    if args.resume is not None:  # one study per setting, so another command does not resume it
+        name = f"seed{args.seed}-T{args.steps}-trials{args.trials}-budget{args.budget}" + "-default" * args.from_default
+        os.makedirs(args.resume, exist_ok=True)
+        kept = dict(storage=f"sqlite:///{os.path.abspath(os.path.join(args.resume, 'proxy.db'))}", study_name=name,
+                    checkpoints=os.path.join(args.resume, f"checkpoints-{name}"))
     proxy = tune_with_proxies(
         task, trials=args.trials, seed=args.seed, budget=args.budget, log=functools.partial(print, flush=True),
-        start=start,
+        start=start, **kept,
     )
     print(f"answer {describe(proxy.params)}: full-run validation loss {proxy.value:.4f}; "
           f"{proxy.steps} training steps spent ({proxy.searched} configurations searched, the best "

@@ -72,6 +72,7 @@ import copy
 import functools
 import math
 import numbers
+import os
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -920,6 +921,7 @@ def tune_with_proxies(
     start: Sequence[Mapping[str, Any]] = (),
     prefix: int | None = None,
     cooldown: int = 0,
+    checkpoints: str | os.PathLike | None = None,
 ) -> hpo.PrefixTuning:
     """Tune the schedule with short training proxies: :func:`hpo.tune_with_prefixes` over
     :data:`SPACE`, Bayesian optimisation on the first part of each full run (``prefix`` steps,
@@ -928,7 +930,10 @@ def tune_with_proxies(
     trials' full runs), ``start`` (e.g. ``[DEFAULT]``, the schedule in use, run in full first),
     ``seed``, ``storage`` and ``study_name`` are as there; the objective is the validation loss,
     the study's fidelity ``steps``, and a run that diverges is a failed trial with the reason.
-    ``log`` gets one line per run part.
+    ``log`` gets one line per run part. A run's state is its :class:`State` after each part (the
+    answer's, ``result.state``, is its trained model: ``task.start(optimizer).restore(state)``);
+    with ``checkpoints`` (a folder) and ``storage``, a stopped tuning is resumed by calling again
+    with the same arguments.
 
     With ``cooldown = k > 0`` a prefix's value is read after a **cooldown branch** (``k`` steps
     with the rate falling linearly from the schedule's rate there to 0; the run then continues
@@ -955,19 +960,19 @@ def tune_with_proxies(
     _check_count("cooldown", cooldown, 0)
     k = int(cooldown)
 
-    def train(params: dict[str, Any], steps: int, run: Run | None) -> tuple[float, Run]:
-        run = task.start(params["optimizer"]) if run is None else run
+    def train(params: dict[str, Any], steps: int, state: State | None) -> tuple[float, State]:
+        run = task.start(params["optimizer"])
+        if state is not None:
+            run.restore(state)
         rate = _rates(params, T)
         run.advance(rate, steps - run.step)
         if run.diverged_reason is not None:
             raise hpo.DivergedError(run.diverged_reason, step=run.step)
+        here = run.checkpoint()  # what a continuation starts from (and checkpoints pickle)
         if steps == T or not k:
-            return run.val_loss(), run
-        here = run.checkpoint()  # the prefix's value is read after a cooldown branch
-        run.cool(rate(run.step - 1), k)
-        value = math.nan if run.diverged_reason is not None else run.val_loss()  # NaN: a failed trial
-        run.restore(here)
-        return value, run
+            return run.val_loss(), here
+        run.cool(rate(run.step - 1), k)  # the prefix's value is read after a cooldown branch
+        return (math.nan if run.diverged_reason is not None else run.val_loss()), here  # NaN: a failed trial
 
     def line(trial: hpo.Trial) -> None:
         value = f"{trial.value:.4f}" if trial.value is not None else "-"
@@ -976,7 +981,7 @@ def tune_with_proxies(
 
     return hpo.tune_with_prefixes(
         SPACE, train, full=T, trials=trials, prefix=prefix, budget=budget, start=start, seed=seed, storage=storage,
-        study_name=study_name, callback=None if log is None else line, branch=k,
+        study_name=study_name, checkpoints=checkpoints, callback=None if log is None else line, branch=k,
     )
 
 

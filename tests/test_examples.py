@@ -104,6 +104,21 @@ def test_lr_schedule_example_counts_steps_and_recommends_a_full_run(tmp_path):
     assert (tmp_path / "index.html").exists()
 
 
+def test_lr_schedule_example_resumes_its_proxy_tuning(tmp_path, capsys):
+    example = load("06_lr_schedule")
+    argv = ["--trials", "3", "--steps", "50", "--budget", "100", "--out", str(tmp_path), "--resume", str(tmp_path / "kept")]
+    first = example.main(argv)["proxy"]
+    assert capsys.readouterr().out.count("proxy trial") == 3
+    # Run again, the study finished: no run part is trained (each is logged), the answer and its
+    # trained state are read back.
+    again = example.main(argv)["proxy"]
+    assert capsys.readouterr().out.count("proxy trial") == 0
+    assert again.tuner.trials == first.tuner.trials and (again.params, again.value) == (first.params, first.value)
+    assert again.state.step == 50 and all(
+        (again.state.model[k] == first.state.model[k]).all() for k in first.state.model
+    )
+
+
 def test_lr_schedule_example_starts_both_tunings_from_the_default(tmp_path):
     from objectives.lr_schedule import DEFAULT
 
