@@ -432,15 +432,16 @@ class Tuner:
         if interval is None:
             return
         stop = threading.Event()
+        # The first beat before the trial is handed out: a trial that never beat is never stale
+        # (Optuna's rule), so a process that dies right after asking would leave it running for good.
+        storage.record_heartbeat(trial_id)
 
         def beat() -> None:
-            while True:
+            while not stop.wait(interval):
                 try:
                     storage.record_heartbeat(trial_id)
                 except Exception:  # noqa: BLE001 - a missed beat is retried; staleness is judged by others
                     pass
-                if stop.wait(interval):
-                    return
 
         threading.Thread(target=beat, name=f"hpo-heartbeat-{number}", daemon=True).start()
         self._beats[number] = stop

@@ -248,6 +248,26 @@ def fn(params):
 '''
 
 
+def test_a_process_killed_right_after_asking_leaves_a_trial_that_goes_stale(tmp_path):
+    """Its first heartbeat is recorded before ``ask`` returns: a trial that never beat would
+    never be stale (Optuna's rule) and would stay running for good."""
+    import time
+
+    url = f"sqlite:///{tmp_path / 'dead.db'}"
+    script = (
+        "import os, hpo\n"
+        f"tuner = hpo.Tuner({{'x': hpo.Float(0.0, 1.0)}}, storage={url!r}, study_name='s', heartbeat=60)\n"
+        "tuner.ask()\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=300)
+    time.sleep(4.5)  # past the grace period of 3 heartbeats of 1 s (SQLite's clock counts whole seconds)
+    tuner = hpo.Tuner({"x": hpo.Float(0.0, 1.0)}, storage=url, study_name="s", heartbeat=1)
+    tuner.ask()
+    dead = tuner.trials[0]
+    assert dead.state == "fail" and dead.reason.startswith("stale: no heartbeat for over 3 s")
+
+
 def test_killed_worker_trial_is_failed_as_stale_and_retried(tmp_path):
     import signal
     import time
