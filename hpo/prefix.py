@@ -42,8 +42,16 @@ the study's trials are replayed into the search, a part that did not end (found 
 stopped by an exception other than :class:`~hpo.DivergedError`) is failed as ``"stopped: ..."``,
 charged its length, and run again, and continuations go on from their prefixes' files. Up to the
 stop the search is the same; after it, its model fit starts cold, so it may choose differently
-from a run that was never stopped. One process at a time: a part another process is still
-training would be failed as stopped.
+from a run that was never stopped. Without ``heartbeat``, one process at a time: a part found
+running is taken for one whose process ended.
+
+**Workers.** With ``heartbeat`` (seconds), several processes (on several machines: a PostgreSQL
+storage and a shared folder) run one tuning by making the same call. Each part is a trial made
+in one step of the storage; each process keeps its own search, which sees the others' running
+prefixes as pending; the first parts by trial number win where two processes take the same work
+at once (the later is failed as stopped, untrained); a part whose process stops beating for 3
+heartbeats is failed as stale and run again; and each process returns the same answer once every
+part has ended (a process with nothing left to run waits for the others' parts).
 """
 
 from __future__ import annotations
@@ -53,6 +61,7 @@ import numbers
 import os
 import pickle
 import tempfile
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +77,10 @@ _SETTINGS_KEY = "hpo:prefix_tuning"  # the study's user attribute holding what a
 STOPPED = "stopped: "
 """How the reason of a part that ended without a result about its configuration begins (the
 process stopped, ``train`` raised something other than :class:`~hpo.DivergedError` or broke its
-contract): a resume runs it again."""
+contract, another process took the same work first): a resume runs it again. A stale part (its
+process stopped beating, ``"stale: ..."``) is run again too."""
+_CONTINUES = "hpo:continues"  # a full part's user attribute: the trial number of the prefix it continues
+_WAIT = 0.5  # seconds between looks while other processes' parts run
 
 Train = Callable[[dict[str, Any], int, Any], tuple[float, Any]]
 """``train(params, steps, state) -> (value, state)``: train the configuration ``params`` until
@@ -158,43 +170,184 @@ class _Checkpoints:
 
 
 class _Run:
-    """One configuration's run, trained in parts: each :meth:`continue_to` goes on from where the
-    last stopped and records the part as a trial of the study at the step reached."""
+    """One configuration's run: its prefix part, and the full part that continues it."""
 
-    def __init__(self, params: Mapping[str, Any]) -> None:
+    def __init__(self, params: Mapping[str, Any], prefix: int, start: bool) -> None:
         self.params = dict(params)
-        self.step = 0
-        self.state: Any = None  # None before the first part, or while only its file holds it
-        self.value: float | None = None  # after the last part; None once the run failed
-        self.reason: str | None = None  # why it failed
-        self.prefix_value: float | None = None  # the search's value
+        self.prefix = prefix  # the prefix part's trial number
+        self.start = start
+        self.prefix_value: float | None = None  # once the prefix ended with a value
+        self.prefix_state = "running"  # its trial's state
+        self.full: Trial | None = None  # the full part that counts (the first one not stopped)
         self.part: int | None = None  # the trial number of its last part that ended with a value
-        self.finished = False  # a part to the full length ended (with a value, or diverged)
 
-    def continue_to(
-        self,
-        step: int,
-        study: Tuner,
-        train: Train,
-        fidelity: str,
+    @property
+    def value(self) -> float | None:
+        """The full run's value, once it ended with one."""
+        return self.full.value if self.full is not None and self.full.state == "complete" else None
+
+    @property
+    def running(self) -> bool:
+        return self.prefix_state == "running" or (self.full is not None and self.full.state == "running")
+
+
+def _stopped(trial: Trial) -> bool:
+    return trial.state == "fail" and (trial.reason or "").startswith((STOPPED, "stale: "))
+
+
+def _settings(**values: Any) -> dict[str, Any]:
+    return json.loads(json.dumps(values))  # as a storage gives them back
+
+
+class _Tuning:
+    """One tuning as this process sees it: the study's parts grouped into runs (read again
+    before each piece of work), this process's search, and the work left."""
+
+    def __init__(
+        self, study: Tuner, search: Tuner, train: Train, *, fidelity: str, r0: int, T: int, start: list[dict],
+        searched: int, continued: int, sign: float, branch: int, disk: _Checkpoints | None,
         callback: Callable[[Trial], None] | None,
-        checkpoints: _Checkpoints | None,
-        branch: int = 0,
-    ) -> float | None:
-        """Train to ``step``; the value there, or None if the run failed (diverged, or a value
-        that is not finite). ``branch``: steps the value cost beyond the run (charged to the
-        trial when ``train`` returns one)."""
-        if self.state is None and self.part is not None and checkpoints is not None:
-            self.state = checkpoints.load(self.part)  # a part of an earlier process
-        study.enqueue({**self.params, fidelity: step})
-        trial = study.ask()
-        before = self.step
+    ) -> None:
+        self.study, self.search, self.train, self.fidelity = study, search, train, fidelity
+        self.r0, self.T, self.start, self.searched, self.continued = r0, T, start, searched, continued
+        self.sign, self.branch, self.disk, self.callback = sign, branch, disk, callback
+        self.runs: dict[int, _Run] = {}  # by prefix trial number, in order
+        self.kept: dict[int, Any] = {}  # end states this process holds, by trial number
+        self.asked: dict[int, int] = {}  # prefix trial number -> this process's search trial
+        self.told: set[int] = set()  # prefix trial numbers told to the search
+        self.dropped: set[int] = set()  # trial numbers whose state files are gone
+
+    def config(self, trial: Trial) -> dict[str, Any]:
+        return {k: v for k, v in trial.params.items() if k != self.fidelity}
+
+    # Reading the study
+    def sync(self) -> None:
+        """Group the study's parts into runs; tell the search every prefix that ended (another
+        process's running prefix is asked as pending, so the search keeps away from it)."""
+        frozen = {t.number: t for t in self.study.study.get_trials(deepcopy=False)}
+        runs: dict[int, _Run] = {}
+        fulls: list[Trial] = []
+        for t in self.study.trials:
+            if t.state == "waiting":
+                continue
+            if _stopped(t):  # (a state saved just before a stop is never continued)
+                self.drop(t.number)
+                continue
+            if t.params[self.fidelity] != self.r0:
+                fulls.append(t)
+                continue
+            config = self.config(t)
+            first = config in self.start and not any(r.start and r.params == config for r in runs.values())
+            run = runs[t.number] = _Run(config, t.number, first)
+            run.prefix_state = t.state
+            if t.state == "complete":
+                run.prefix_value, run.part = t.value, t.number
+            if t.number not in self.asked:
+                self.search.enqueue(config)
+                self.asked[t.number] = self.search.ask().number
+            if t.state != "running" and t.number not in self.told:
+                self.told.add(t.number)
+                if t.state == "complete":
+                    self.search.tell(self.asked[t.number], t.value)
+                else:
+                    self.search.tell(self.asked[t.number], state="fail", reason=t.reason)
+        for t in fulls:
+            link = frozen[t.number].user_attrs.get(_CONTINUES)
+            run = runs.get(link)
+            if run is None or run.prefix_value is None:
+                raise StorageError(
+                    f"study {self.study.study_name!r}: trial {t.number} continues trial {link!r} to {self.T} steps, "
+                    "which is no prefix that ended with a value (the study was changed by something else)."
+                )
+            if run.full is None:  # the first that was not stopped
+                run.full = t
+                if t.state == "complete":
+                    run.part = t.number
+        self.runs = runs
+
+    # What is left
+    def alive(self) -> list[_Run]:
+        """The searched runs whose prefix ended with a value, best first (ties: the earlier)."""
+        searched = [r for r in self.runs.values() if not r.start and r.prefix_value is not None]
+        return sorted(searched, key=lambda r: (self.sign * r.prefix_value, r.prefix))
+
+    def next(self) -> tuple[str, Any] | None:
+        """The next piece of work: ("full", run), ("start", config), ("search", None), ("wait",
+        None) while only other processes' running parts can tell what comes next, or None when
+        every part has ended."""
+        runs = list(self.runs.values())
+        for r in runs:  # a start goes on to the full run right after its prefix
+            if r.start and r.prefix_value is not None and r.full is None:
+                return "full", r
+        for config in self.start:
+            if not any(r.start and r.params == config for r in runs):
+                return "start", config
+        if sum(not r.start for r in runs) < self.searched - len(self.start):
+            return "search", None
+        if any(r.prefix_state == "running" for r in runs):
+            return "wait", None  # another process's prefix: its value may change which runs go on
+        alive = self.alive()
+        for r in alive[:self.continued]:
+            if r.full is None:
+                return "full", r
+        for r in alive[self.continued + 1:]:  # never continued (the next one is the spare)
+            self.drop(r.part)
+        if any(r.running for r in runs):
+            return "wait", None  # so that every process returns the same answer
+        if any(r.value is not None for r in runs):
+            return None
+        spare = alive[self.continued:self.continued + 1]  # every continued run failed: one more, beyond the budget
+        return ("full", spare[0]) if spare and spare[0].full is None else None
+
+    def drop(self, number: int | None) -> None:
+        """Forget the state of trial ``number``: it is not continued."""
+        self.kept.pop(number, None)
+        if self.disk is not None and number is not None and number not in self.dropped:
+            self.disk.drop(number)
+            self.dropped.add(number)
+
+    def state(self, number: int) -> Any:
+        if number in self.kept or self.disk is None:
+            return self.kept[number]
+        return self.disk.load(number)  # a part of another or an earlier process
+
+    # Doing it
+    def claim(self, params: Mapping[str, Any], step: int, continues: int | None) -> Trial | None:
+        """A part of ``params`` to ``step`` steps, or None if another process took the same work
+        first: the part is failed as stopped, untrained."""
+        trial = self.study._ask_exactly(
+            {**params, self.fidelity: step}, None if continues is None else {_CONTINUES: continues}
+        )
+        links = {t.number: t.user_attrs.get(_CONTINUES) for t in self.study.study.get_trials(deepcopy=False)}
+        earlier = [
+            t for t in self.study.trials
+            if t.number < trial.number and t.state != "waiting" and not _stopped(t) and t.params[self.fidelity] == step
+        ]
+        config = dict(params)
+        if continues is not None:
+            taken = any(links.get(t.number) == continues for t in earlier)
+        elif config in self.start:
+            taken = any(self.config(t) == config for t in earlier)
+        else:
+            searched = [t for t in earlier if self.config(t) not in self.start]
+            taken = len(searched) >= self.searched - len(self.start)
+        if taken:
+            self.study.tell(trial, state="fail", steps=0, reason=STOPPED + "another process took the same work first")
+            return None
+        return trial
+
+    def run_part(self, trial: Trial, step: int, run: _Run | None = None, state: Any = None) -> Trial:
+        """Train ``trial``'s configuration to ``step`` steps, continuing ``run`` from its
+        ``state`` if given; tell the study."""
+        params = self.config(trial)
+        before = 0 if run is None else self.r0
+        branch = self.branch if step == self.r0 else 0
 
         def stop(reason: str) -> None:
-            study.tell(trial, state="fail", reason=STOPPED + reason, steps=step - before)
+            self.study.tell(trial, state="fail", reason=STOPPED + reason, steps=step - before)
 
         try:
-            returned = train(dict(self.params), step, self.state)
+            returned = self.train(dict(params), step, state)
         except DivergedError as exc:
             reached = step if exc.step is None else exc.step
             if isinstance(reached, bool) or not isinstance(reached, numbers.Integral) or not before <= reached <= step:
@@ -203,7 +356,7 @@ class _Run:
                     f"a diverged run's `step` must lie between the steps it started from and was asked "
                     f"for ({before} <= step <= {step}), but got step={exc.step!r} ({exc.reason})."
                 ) from exc
-            told = study.tell(trial, state="fail", reason=exc.reason, steps=int(reached) - before)
+            told = self.study.tell(trial, state="fail", reason=exc.reason, steps=int(reached) - before)
         except BaseException as exc:
             stop(f"train raised {exc!r}")
             raise
@@ -212,9 +365,9 @@ class _Run:
                 stop("train returned no (value, state) pair")
                 raise HPOTypeError(f"`train` must return a (value, state) pair, but returned {returned!r}.")
             value, state = returned
-            if checkpoints is not None:
+            if self.disk is not None:
                 try:
-                    checkpoints.save(trial.number, state)
+                    self.disk.save(trial.number, state)
                 except BaseException as exc:
                     stop(f"its state was not saved: {exc!r}")
                     if isinstance(exc, (pickle.PicklingError, TypeError, AttributeError)):
@@ -224,78 +377,47 @@ class _Run:
                         ) from exc
                     raise
             try:
-                told = study.tell(trial, value, steps=step - before + branch)
+                told = self.study.tell(trial, value, steps=step - before + branch)
             except (HPOTypeError, HPOValueError):
                 stop(f"train returned the value {value!r}")
-                if checkpoints is not None:
-                    checkpoints.drop(trial.number)
+                self.drop(trial.number)
                 raise
-            if told.state == "complete":
-                self.step, self.state = step, state
-                if checkpoints is not None:
-                    checkpoints.drop(self.part)  # the run has moved on from it
-                self.part = trial.number
-            elif checkpoints is not None:  # a value that is not finite: a failed run
-                checkpoints.drop(trial.number)
-        self.value = told.value if told.state == "complete" else None
-        self.reason = told.reason
-        if callback is not None:
-            callback(told)
-        return self.value
-
-
-def _settings(**values: Any) -> dict[str, Any]:
-    return json.loads(json.dumps(values))  # as a storage gives them back
-
-
-def _replay(
-    study: Tuner, search: Tuner, fidelity: str, r0: int, T: int, s: int, checkpoints: _Checkpoints
-) -> tuple[list[_Run], list[_Run]]:
-    """The starts and searched runs of the study's trials: each prefix told to ``search`` again
-    (the same trial numbers, so the same choices up to the stop), each full part matched to its
-    run. A part still running is failed as stopped (its process ended), so it is run again."""
-    for t in study.trials:  # queued by a process that stopped before asking for it
-        if t.state == "waiting":
-            popped = study.ask()  # the queue's first, the fidelity held: nothing is chosen
-            study.tell(popped, state="fail", steps=0, reason=STOPPED + "queued, not run before a stop")
-    starts: list[_Run] = []
-    runs: list[_Run] = []
-    for t in study.trials:
-        if t.state == "running":
-            length = r0 if t.params[fidelity] == r0 else T - r0
-            t = study.tell(t.number, state="fail", steps=length, reason=STOPPED + "found running on resume: its "
-                           "process ended before the part did")
-        if (t.reason or "").startswith(STOPPED):
-            continue
-        config = {k: v for k, v in t.params.items() if k != fidelity}
-        if t.params[fidelity] == r0:
-            search.enqueue(config)
-            asked = search.ask()
-            run = _Run(config)
-            if t.state == "complete":
-                search.tell(asked, t.value)
-                run.step, run.value, run.prefix_value, run.part = r0, t.value, t.value, t.number
-            else:
-                search.tell(asked, state="fail", reason=t.reason)
-                run.reason = t.reason
-            (starts if len(starts) < s else runs).append(run)
-            continue
-        run = next((r for r in reversed(starts + runs) if r.params == config and r.part is not None
-                    and not r.finished), None)
-        if run is None:
-            raise StorageError(
-                f"study {study.study_name!r}: trial {t.number} continues {config} to {T} steps, but no earlier prefix "
-                "of that configuration is left to continue (the study was changed by something else)."
-            )
-        run.finished = True
-        if t.state == "complete":
-            run.step, run.value, run.part = T, t.value, t.number
+        if told.state == "complete":
+            self.kept[trial.number] = state
+            if run is not None:
+                self.drop(run.part)  # the run has moved on from its prefix
         else:
-            run.value, run.reason = None, t.reason
-    for number in checkpoints.numbers():  # parts superseded or not told before a stop
-        if number not in {r.part for r in starts + runs}:
-            checkpoints.drop(number)
-    return starts, runs
+            self.drop(trial.number)  # (a value that is not finite: a saved state that no part continues)
+        if self.callback is not None:
+            self.callback(told)
+        return told
+
+    def work(self, wait: bool) -> None:
+        """Run parts until every part has ended; ``wait``: other processes run parts too."""
+        while True:
+            self.sync()
+            todo = self.next()
+            if todo is None:
+                return
+            job, what = todo
+            if job == "wait":
+                if not wait:  # (a single process fails the parts it found running before it starts)
+                    raise StorageError(f"study {self.study.study_name!r}: a part is running in another process.")
+                self.study._fail_stale()
+                time.sleep(_WAIT)
+            elif job == "full":
+                state = self.state(what.part)  # (read first: a file that is missing adds no part)
+                trial = self.claim(what.params, self.T, what.prefix)
+                if trial is not None:
+                    self.run_part(trial, self.T, what, state)
+            else:
+                if job == "start":
+                    self.search.enqueue(what)
+                asked = self.search.ask()
+                trial = self.claim(asked.params, self.r0, None)
+                if trial is not None:  # (else its search trial stays pending: the work runs elsewhere)
+                    self.asked[trial.number] = asked.number
+                    self.run_part(trial, self.r0)
 
 
 def tune_with_prefixes(
@@ -312,6 +434,7 @@ def tune_with_prefixes(
     storage: str | None = None,
     study_name: str | None = None,
     checkpoints: str | os.PathLike | None = None,
+    heartbeat: int | None = None,
     fidelity: str = "steps",
     callback: Callable[[Trial], None] | None = None,
     branch: int = 0,
@@ -341,6 +464,9 @@ def tune_with_prefixes(
         checkpoints: A folder of this study's own where each part's end state is pickled, so a
             stopped tuning can be resumed. Files of runs that cannot be continued any more are
             deleted; at the end the full runs' states are left (``<trial number>.pkl``).
+        heartbeat: Seconds between heartbeats of each running part: several processes may run
+            the tuning (see the module's docstring). Needs a storage URL and ``checkpoints`` (a
+            folder every process reaches).
         fidelity: The name the study gives the run's length; not a parameter of ``space``.
         callback: Called with each run part's :class:`~hpo.Trial` once it is told (e.g. to log).
         branch: Training steps the value after ``prefix`` steps costs beyond the run itself, if
@@ -385,6 +511,11 @@ def tune_with_prefixes(
             f"trial is a start, but got {s} starts for trials={trials}."
         )
     b = check_int("branch", branch, 0)
+    if heartbeat is not None and checkpoints is None:
+        raise HPOValueError(
+            "`heartbeat` (several processes) needs `checkpoints`, a folder every process reaches, but got "
+            "checkpoints=None."
+        )
 
     def cost(c: int) -> int:  # n - c configurations (s in full), c of the others continued
         return (n - c - s) * (r0 + b) + s * (T + b) + c * (T - r0)
@@ -397,12 +528,12 @@ def tune_with_prefixes(
     disk = None if checkpoints is None else _Checkpoints(checkpoints)
     study = Tuner(
         {**space, fidelity: Int(r0, T)}, directions=direction, fidelity=fidelity, seed=seed, storage=storage,
-        study_name=study_name,
+        study_name=study_name, heartbeat=heartbeat,
     )
     search = Tuner(space, directions=direction, seed=study.seed)
     settings = _settings(full=T, trials=n, prefix=r0, budget=budget, start=start, branch=b, seed=study.seed)
-    if study.trials:
-        stored = study.study.user_attrs.get(_SETTINGS_KEY)
+    stored = study.study.user_attrs.get(_SETTINGS_KEY)
+    if study.trials or (stored is not None and heartbeat is not None):
         if stored is None or disk is None:
             raise HPOValueError(
                 f"study {study.study_name!r} already holds {len(study.trials)} trials; tune_with_prefixes resumes a "
@@ -414,7 +545,12 @@ def tune_with_prefixes(
                 raise HPOValueError(
                     f"a resume must be given the study's `{key}`, {stored.get(key)!r}, but got {key}={value!r}."
                 )
-        starts, runs = _replay(study, search, fidelity, r0, T, s, disk)
+        if heartbeat is None:  # one process: a part found running is one whose process ended
+            for t in study.trials:
+                if t.state == "running":
+                    length = r0 if t.params[fidelity] == r0 else T - r0
+                    study.tell(t.number, state="fail", steps=length, reason=STOPPED + "found running on resume: its "
+                               "process ended before the part did")
     else:
         if disk is not None and disk.numbers():
             raise HPOValueError(
@@ -422,54 +558,21 @@ def tune_with_prefixes(
                 f"files ({disk.numbers()[:5]}...) and study {study.study_name!r} is new."
             )
         study.study.set_user_attr(_SETTINGS_KEY, settings)
-        starts, runs = [], []
-
-    def go(run: _Run, step: int) -> float | None:
-        value = run.continue_to(step, study, train, fidelity, callback, disk, b if step == r0 else 0)
-        if step == r0:
-            run.prefix_value = value
-        else:
-            run.finished = True
-        return value
-
-    for r in starts:  # a resume: a start whose full part was stopped
-        if r.prefix_value is not None and not r.finished:
-            go(r, T)
-    for i in range(len(starts) + len(runs), searched):
-        if i < s:
-            search.enqueue(start[i])
-        asked = search.ask()
-        run = _Run(asked.params)
-        (starts if i < s else runs).append(run)
-        value = go(run, r0)
-        if value is None:
-            search.tell(asked, state="fail", reason=run.reason)
-        elif i < s:
-            search.tell(asked, value)
-            go(run, T)
-        else:
-            search.tell(asked, value)
-    alive = sorted((r for r in runs if r.prefix_value is not None), key=lambda r: sign * r.prefix_value)
-    chosen, spare = alive[:continued], alive[continued:continued + 1]  # spare: if every continuation fails
-    if disk is not None:
-        for r in alive[continued + 1:]:
-            disk.drop(r.part)
-    for r in chosen:
-        if not r.finished:
-            go(r, T)
-    done = [r for r in starts + runs if r.step == T and r.value is not None]
-    if not done:  # every continued run failed: the best prefix left goes on (beyond the budget)
-        if not spare or (spare[0].finished and spare[0].value is None) or (
-            not spare[0].finished and go(spare[0], T) is None
-        ):
-            raise TrialStateError("no configuration completed a full run: every run failed.")
-        done = spare
-    best = min(done, key=lambda r: sign * r.value)
-    state = best.state if best.state is not None or disk is None else disk.load(best.part)
-    if disk is not None:  # the full runs' states are left
-        for r in starts + runs:
-            if r not in done:
-                disk.drop(r.part)
+    tuning = _Tuning(
+        study, search, train, fidelity=fidelity, r0=r0, T=T, start=start, searched=searched, continued=continued,
+        sign=sign, branch=b, disk=disk, callback=callback,
+    )
+    tuning.work(wait=heartbeat is not None)
+    runs = list(tuning.runs.values())
+    done = [r for r in runs if r.value is not None]
+    if not done:
+        raise TrialStateError("no configuration completed a full run: every run failed.")
+    best = min(done, key=lambda r: (sign * r.value, r.full.number))
+    state = tuning.state(best.part)
+    for r in runs:  # the full runs' states are left
+        if r not in done:
+            tuning.drop(r.part)
+    starts = [r for r in runs if r.start]
     return PrefixTuning(
         tuner=study, params=best.params, value=best.value, state=state, steps=study.total_steps,
         start_values=tuple(r.value for r in starts), prefix=r0, searched=searched, continued=continued,

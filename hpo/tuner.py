@@ -426,6 +426,20 @@ class Tuner:
         self._start_heartbeat(trial._trial_id, trial.number)
         return Trial(number=trial.number, params=dict(trial.params))
 
+    def _ask_exactly(self, params: Mapping[str, Any], user_attrs: Mapping[str, Any] | None = None) -> Trial:
+        """A running trial of exactly ``params`` (every parameter), made in one step of the storage:
+        unlike ``enqueue`` then ``ask``, another process cannot take it (the queue is shared)."""
+        self._fail_stale()
+        values = self._space.validate(params)
+        template = optuna.trial.create_trial(
+            state=TrialState.RUNNING, params=values, distributions=self._space.to_optuna(), user_attrs=dict(user_attrs or {})
+        )
+        storage = self._study._storage
+        trial_id = storage.create_new_trial(self._study._study_id, template_trial=template)
+        number = storage.get_trial_number_from_id(trial_id)
+        self._start_heartbeat(trial_id, number)
+        return Trial(number=number, params=values)
+
     def _start_heartbeat(self, trial_id: int, number: int) -> None:
         storage = self._study._storage  # Optuna's cache in front of self._storage; it forwards heartbeats
         interval = storage.get_heartbeat_interval() if is_heartbeat_enabled(storage) else None

@@ -256,17 +256,11 @@ def test_a_killed_process_leaves_a_running_part_that_a_resume_fails_and_runs_aga
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert done.returncode == 3, done.stderr
-    # A part queued and not asked for before a stop (as between enqueue and ask) is dropped too.
-    study = hpo.Tuner({**SPACE, "steps": hpo.Int(20, 100)}, fidelity="steps", storage=f"sqlite:///{tmp_path / 'studies.db'}",
-                      study_name="s")
-    study.enqueue({"x": 0.123, "steps": 20})
     reference = _tune(tmp_path, "reference", Curves(), trials=6, budget=250)
     out = _tune(tmp_path, "s", Curves(), trials=6, budget=250)
-    stale, queued = out.tuner.trials[3:5]
+    stale = out.tuner.trials[3]
     assert (stale.state, stale.steps) == ("fail", 20)
     assert stale.reason == "stopped: found running on resume: its process ended before the part did"
-    assert (queued.params, queued.state, queued.steps) == ({"x": 0.123, "steps": 20}, "fail", 0)
-    assert queued.reason == "stopped: queued, not run before a stop"
     assert _told(out) == _told(reference) and (out.params, out.value) == (reference.params, reference.value)
 
 
@@ -321,3 +315,120 @@ def test_with_checkpoints_a_state_must_pickle_and_a_failed_run_leaves_no_file(tm
     assert failed and sorted(int(p.stem) for p in (tmp_path / "b").iterdir()) == [
         t.number for t in out.tuner.trials if t.params["steps"] == 100 and t.state == "complete"
     ]
+
+
+WORKER = """
+import json, os, sys, time
+import hpo
+
+name, die_at, folder = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+calls = []
+
+def train(params, steps, state):
+    calls.append(steps)
+    if len(calls) == die_at:
+        os._exit(3)  # killed mid-part: it stops beating
+    time.sleep(0.3)  # a training part, long enough for the workers to overlap
+    if state is not None:
+        assert state["x"] == params["x"] and state["step"] == 20
+    return (params["x"] - 0.7) ** 2 + 1.0 / steps, {"x": params["x"], "step": steps}
+
+out = hpo.tune_with_prefixes(
+    {"x": hpo.Float(0.0, 1.0)}, train, full=100, trials=10, seed=0, storage=f"sqlite:///{folder}/studies.db",
+    study_name="shared", checkpoints=f"{folder}/states", heartbeat=1,
+)
+print(json.dumps({"name": name, "params": out.params, "value": out.value, "state": out.state, "parts": len(calls)}))
+"""
+
+
+def _workers(tmp_path, die_at):
+    import json
+    import subprocess
+    import sys
+
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WORKER, name, str(die), str(tmp_path)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for name, die in zip("ab", die_at)
+    ]
+    outs = [p.communicate(timeout=600) for p in procs]
+    codes = [p.returncode for p in procs]
+    study = hpo.Tuner({**SPACE, "steps": hpo.Int(20, 100)}, fidelity="steps", storage=f"sqlite:///{tmp_path}/studies.db",
+                      study_name="shared")
+    return codes, [json.loads(o.strip().splitlines()[-1]) if c == 0 else e for (o, e), c in zip(outs, codes)], study
+
+
+def _check_shared(study, answer):
+    """8 prefixes of 20 steps and the 2 best continued, as one process would spend them; every
+    part that lost a race or was cut is failed as such."""
+    told = [t for t in study.trials if not (t.reason or "").startswith(("stopped", "stale"))]
+    prefixes = [t for t in told if t.params["steps"] == 20]
+    fulls = [t for t in told if t.params["steps"] == 100]
+    assert len(prefixes) == 8 and len(fulls) == 2 and all(t.state == "complete" for t in told)
+    best2 = sorted(prefixes, key=lambda t: (t.value, t.number))[:2]
+    assert sorted(config(t)["x"] for t in fulls) == sorted(config(t)["x"] for t in best2)
+    assert [t.steps for t in prefixes + fulls] == [20] * 8 + [80] * 2
+    best = min(fulls, key=lambda t: t.value)
+    assert answer["params"] == config(best) and answer["value"] == best.value
+    assert answer["state"] == {"x": best.params["x"], "step": 100}
+    return [t for t in study.trials if t not in told]
+
+
+def test_two_workers_share_one_tuning_and_return_the_same_answer(tmp_path):
+    codes, answers, study = _workers(tmp_path, die_at=(0, 0))
+    assert codes == [0, 0], answers
+    a, b = answers
+    assert (a["params"], a["value"], a["state"]) == (b["params"], b["value"], b["state"])
+    assert a["parts"] >= 2 and b["parts"] >= 2  # both trained
+    lost = _check_shared(study, a)
+    assert all(t.reason == "stopped: another process took the same work first" and t.steps == 0 for t in lost)
+    # Each worker trained parts the other did not: the trained parts are the study's, once each.
+    assert a["parts"] + b["parts"] == 10
+
+
+def test_a_worker_that_dies_leaves_a_stale_part_that_another_runs_again(tmp_path):
+    codes, answers, study = _workers(tmp_path, die_at=(0, 3))
+    assert codes == [0, 3]
+    lost = _check_shared(study, answers[0])
+    stale = [t for t in lost if t.reason.startswith("stale")]
+    assert len(stale) == 1 and stale[0].params["steps"] == 20
+
+
+def test_a_continuation_another_process_took_first_is_dropped_untrained_and_its_result_counts(tmp_path, monkeypatch):
+    """Another process (a second handle on the study) takes the first continuation a moment
+    before this one claims it: this one's part is failed as stopped, untrained, charged nothing;
+    it continues the second-best instead, waits for the other's part, and reads its state file."""
+    import pickle
+
+    from hpo.tuner import Tuner
+
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    exact = Tuner._ask_exactly
+    other = {}
+
+    def racing(self, params, user_attrs=None):
+        if params["steps"] == 100 and not other:  # the other process claims the same continuation first
+            handle = Tuner({**SPACE, "steps": hpo.Int(20, 100)}, fidelity="steps", storage=url, study_name="s",
+                           heartbeat=1)
+            other["handle"], other["trial"] = handle, exact(handle, params, user_attrs)
+        elif params["steps"] == 100 and "done" not in other:  # ... and finishes it while this one works
+            x = other["trial"].params["x"]
+            with open(tmp_path / "s" / f"{other['trial'].number}.pkl", "wb") as f:
+                pickle.dump({"x": x, "step": 100}, f)
+            other["done"] = other["handle"].tell(other["trial"], (x - 0.7) ** 2 + 0.01, steps=80)
+        return exact(self, params, user_attrs)
+
+    monkeypatch.setattr(Tuner, "_ask_exactly", racing)
+    train = Curves()
+    out = _tune(tmp_path, "s", train, trials=6, budget=250, heartbeat=1)
+    trials = out.tuner.trials
+    prefixes = sorted(trials[:4], key=lambda t: t.value)
+    theirs, lost, mine = trials[4:7]
+    assert theirs.number == other["trial"].number and config(theirs) == config(prefixes[0])
+    assert (config(lost), lost.state, lost.steps) == (config(prefixes[0]), "fail", 0)
+    assert lost.reason == "stopped: another process took the same work first"
+    assert config(mine) == config(prefixes[1]) and mine.state == "complete"
+    assert [(steps, start) for _, steps, start in train.calls] == [(20, None)] * 4 + [(100, 20)]  # not theirs
+    best = min((theirs, mine), key=lambda t: t.value)
+    assert (out.params, out.value, out.steps) == (config(best), best.value, 4 * 20 + 2 * 80)
+    assert out.state == {"x": best.params["x"], "step": 100}
