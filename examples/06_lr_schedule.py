@@ -12,6 +12,8 @@ or constant with a cooldown; peak rate, warmup and final fractions, AdamW or SGD
 - ``--resume DIR`` keeps the proxy tuning's study (``DIR/proxy.db``) and its runs' states
   (``DIR/checkpoints-...``) on disk: stopped anywhere (Ctrl-C, a killed process), the same command
   goes on where it stopped; run again after it finished, it trains nothing and prints the answer.
+  With ``--heartbeat S`` too, the same command started in several terminals (or on several
+  machines sharing the folder) runs one tuning together; each prints the same answer.
 - ``--compare`` also tunes with full runs only, the same number of trials, and prints the final
   validation losses and the training steps each spent.
 - ``--from-default`` starts both from the default schedule (AdamW at 3e-3, cosine, 10% warmup),
@@ -102,6 +104,8 @@ def main(argv: list[str] | None = None) -> dict:
                         help="training steps proxy tuning may spend (default: a third of the trials' full runs)")
     parser.add_argument("--resume", metavar="DIR", default=None,
                         help="keep the proxy tuning's study and run states in DIR; the same command resumes it")
+    parser.add_argument("--heartbeat", type=int, default=None, metavar="S",
+                        help="with --resume: several processes run the tuning together (heartbeat every S seconds)")
     parser.add_argument("--compare", action="store_true", help="also tune with full runs only")
     parser.add_argument("--from-default", action="store_true",
                         help="start both tunings from the default schedule, run in full first")
@@ -117,12 +121,14 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"default schedule ({describe(DEFAULT)}): validation loss {default.val_loss:.4f} after {default.steps} steps")
     print("proxy tuning (BO on the first fifth of each run; the best continued to the end):", flush=True)
     start = (DEFAULT,) if args.from_default else ()
+    if args.heartbeat is not None and args.resume is None:
+        parser.error("--heartbeat needs --resume DIR (the study and run states the processes share)")
     kept = {}
     if args.resume is not None:  # one study per setting, so another command does not resume it
         name = f"seed{args.seed}-T{args.steps}-trials{args.trials}-budget{args.budget}" + "-default" * args.from_default
         os.makedirs(args.resume, exist_ok=True)
         kept = dict(storage=f"sqlite:///{os.path.abspath(os.path.join(args.resume, 'proxy.db'))}", study_name=name,
-                    checkpoints=os.path.join(args.resume, f"checkpoints-{name}"))
+                    checkpoints=os.path.join(args.resume, f"checkpoints-{name}"), heartbeat=args.heartbeat)
     proxy = tune_with_proxies(
         task, trials=args.trials, seed=args.seed, budget=args.budget, log=functools.partial(print, flush=True),
         start=start, **kept,

@@ -922,6 +922,7 @@ def tune_with_proxies(
     prefix: int | None = None,
     cooldown: int = 0,
     checkpoints: str | os.PathLike | None = None,
+    heartbeat: int | None = None,
 ) -> hpo.PrefixTuning:
     """Tune the schedule with short training proxies: :func:`hpo.tune_with_prefixes` over
     :data:`SPACE`, Bayesian optimisation on the first part of each full run (``prefix`` steps,
@@ -933,7 +934,7 @@ def tune_with_proxies(
     ``log`` gets one line per run part. A run's state is its :class:`State` after each part (the
     answer's, ``result.state``, is its trained model: ``task.start(optimizer).restore(state)``);
     with ``checkpoints`` (a folder) and ``storage``, a stopped tuning is resumed by calling again
-    with the same arguments.
+    with the same arguments, and with ``heartbeat`` several processes run it together.
 
     With ``cooldown = k > 0`` a prefix's value is read after a **cooldown branch** (``k`` steps
     with the rate falling linearly from the schedule's rate there to 0; the run then continues
@@ -981,7 +982,8 @@ def tune_with_proxies(
 
     return hpo.tune_with_prefixes(
         SPACE, train, full=T, trials=trials, prefix=prefix, budget=budget, start=start, seed=seed, storage=storage,
-        study_name=study_name, checkpoints=checkpoints, callback=None if log is None else line, branch=k,
+        study_name=study_name, checkpoints=checkpoints, heartbeat=heartbeat, callback=None if log is None else line,
+        branch=k,
     )
 
 
