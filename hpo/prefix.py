@@ -328,9 +328,12 @@ class _Tuning:
             taken = any(links.get(t.number) == continues for t in earlier)
         elif config in self.start:
             taken = any(self.config(t) == config for t in earlier)
-        else:
-            searched = [t for t in earlier if self.config(t) not in self.start]
-            taken = len(searched) >= self.searched - len(self.start)
+        else:  # as sync counts them: the first part of each start configuration is a start
+            starts: list[dict[str, Any]] = []
+            for t in earlier:
+                if self.config(t) in self.start and self.config(t) not in starts:
+                    starts.append(self.config(t))
+            taken = len(earlier) - len(starts) >= self.searched - len(self.start)
         if taken:
             self.study.tell(trial, state="fail", steps=0, reason=STOPPED + "another process took the same work first")
             return None
@@ -505,6 +508,9 @@ def tune_with_prefixes(
     n = check_int("trials", trials, 1)
     start = [space.validate(config) for config in start]
     s = len(start)
+    twice = [config for i, config in enumerate(start) if config in start[:i]]
+    if twice:
+        raise HPOValueError(f"`start` configurations must differ, but {twice[0]} is given twice.")
     if not (n == s or n >= s + 2):
         raise HPOValueError(
             f"`trials >= len(start) + 2` (a searched configuration and its continuation) must hold unless every "
@@ -572,8 +578,9 @@ def tune_with_prefixes(
     for r in runs:  # the full runs' states are left
         if r not in done:
             tuning.drop(r.part)
-    starts = [r for r in runs if r.start]
+    starts = {json.dumps(r.params, sort_keys=True): r.value for r in runs if r.start}
     return PrefixTuning(
         tuner=study, params=best.params, value=best.value, state=state, steps=study.total_steps,
-        start_values=tuple(r.value for r in starts), prefix=r0, searched=searched, continued=continued,
+        start_values=tuple(starts[json.dumps(c, sort_keys=True)] for c in start), prefix=r0, searched=searched,
+        continued=continued,
     )

@@ -97,6 +97,8 @@ def test_starts_run_in_full_first_and_a_diverging_run_is_a_failed_trial_with_its
     assert out.value <= trials[2].value  # at least as good as each start
     with pytest.raises(hpo.HPOValueError, match="x"):
         hpo.tune_with_prefixes(SPACE, Curves(), full=100, trials=3, start=[{"x": 1.5}])
+    with pytest.raises(hpo.HPOValueError, match="`start` configurations must differ, but {'x': 0.5} is given twice"):
+        hpo.tune_with_prefixes(SPACE, Curves(), full=100, trials=4, start=[{"x": 0.5}, {"x": 0.5}])
 
 
 def test_a_run_whose_value_is_not_finite_fails_and_is_not_continued():
@@ -432,3 +434,14 @@ def test_a_continuation_another_process_took_first_is_dropped_untrained_and_its_
     best = min((theirs, mine), key=lambda t: t.value)
     assert (out.params, out.value, out.steps) == (config(best), best.value, 4 * 20 + 2 * 80)
     assert out.state == {"x": best.params["x"], "step": 100}
+
+
+def test_a_start_stopped_in_its_full_run_goes_on_from_its_prefix_on_resume(tmp_path):
+    reference = _tune(tmp_path, "reference", Curves(), trials=6, budget=330, start=[{"x": 0.5}])
+    with pytest.raises(KeyboardInterrupt):
+        _tune(tmp_path, "s", StopAt(2), trials=6, budget=330, start=[{"x": 0.5}])  # call 2: the start's full part
+    train = Curves()
+    out = _tune(tmp_path, "s", train, trials=6, budget=330, start=[{"x": 0.5}])
+    assert train.calls[0] == (0.5, 100, 20)  # from the start's prefix file, first
+    assert _told(out) == _told(reference) and out.start_values == reference.start_values
+    assert (out.params, out.value, out.state) == (reference.params, reference.value, reference.state)
