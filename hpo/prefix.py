@@ -224,10 +224,11 @@ class _Tuning:
     def sync(self) -> None:
         """Group the study's parts into runs; tell the search every prefix that ended (another
         process's running prefix is asked as pending, so the search keeps away from it)."""
-        frozen = {t.number: t for t in self.study.study.get_trials(deepcopy=False)}
+        trials = self.study.trials
+        frozen = {t.number: t for t in self.study.study.get_trials(deepcopy=False)}  # read after: it holds them all
         runs: dict[int, _Run] = {}
         fulls: list[Trial] = []
-        for t in self.study.trials:
+        for t in trials:
             if t.state == "waiting":
                 continue
             if _stopped(t):  # (a state saved just before a stop is never continued)

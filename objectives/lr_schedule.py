@@ -932,7 +932,7 @@ def tune_with_proxies(
     ``seed``, ``storage`` and ``study_name`` are as there; the objective is the validation loss,
     the study's fidelity ``steps``, and a run that diverges is a failed trial with the reason.
     ``log`` gets one line per run part. A run's state is its :class:`State` after each part (the
-    answer's, ``result.state``, is its trained model: ``task.start(optimizer).restore(state)``);
+    answer's, ``result.state``, is its trained model: restore it into ``task.start(optimizer)``);
     with ``checkpoints`` (a folder) and ``storage``, a stopped tuning is resumed by calling again
     with the same arguments, and with ``heartbeat`` several processes run it together.
 
