@@ -1,4 +1,5 @@
-"""Many workers, one study: 4 `hpo worker` processes x 25 trials on PostgreSQL and on SQLite.
+"""Many workers, one study: 4 `hpo worker` processes x 25 trials on PostgreSQL and on SQLite;
+two processes sharing one `hpo.tune_with_prefixes` on both, and one of them killed.
 
 The PostgreSQL server is started here on loopback from the Debian package's binaries (the
 Makefile installs `postgresql` when missing), with its data directory in a temporary folder.
@@ -7,6 +8,7 @@ Makefile installs `postgresql` when missing), with its data directory in a tempo
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import socket
@@ -145,3 +147,90 @@ def test_postgres_password_is_not_printed(postgres_url, capsys):
     assert main(["studies", postgres_url]) == 0
     out = capsys.readouterr()
     assert "secret-check" in out.out and "not-a-real-secret" not in out.out + out.err
+
+
+PREFIX_WORKER = """
+import json, os, sys, time
+import hpo
+
+name, die_at, storage, folder = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+calls = []
+
+def train(params, steps, state):
+    calls.append(steps)
+    if len(calls) == die_at:
+        os._exit(3)  # killed mid-part: it stops beating
+    time.sleep(0.3)  # a training part, long enough for the workers to overlap
+    if state is not None:
+        assert state["x"] == params["x"] and state["step"] == 20
+    return (params["x"] - 0.7) ** 2 + 1.0 / steps, {"x": params["x"], "step": steps}
+
+out = hpo.tune_with_prefixes(
+    {"x": hpo.Float(0.0, 1.0)}, train, full=100, trials=10, seed=0, storage=storage, study_name="prefixes",
+    checkpoints=f"{folder}/states", heartbeat=1,
+)
+print(json.dumps({"name": name, "params": out.params, "value": out.value, "state": out.state, "parts": len(calls)}))
+"""
+
+
+def _prefix_workers(storage, tmp_path, die_at):
+    """Two processes run one ``hpo.tune_with_prefixes`` (10 trials of 100 steps: 8 prefixes of
+    20, the 2 best continued); the second is killed at its ``die_at[1]``-th part (0: never)."""
+    procs = [
+        subprocess.Popen([sys.executable, "-c", PREFIX_WORKER, name, str(die), storage, str(tmp_path)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for name, die in zip("ab", die_at)
+    ]
+    outs = [p.communicate(timeout=600) for p in procs]
+    codes = [p.returncode for p in procs]
+    space = {"x": hpo.Float(0.0, 1.0), "steps": hpo.Int(20, 100)}
+    study = hpo.Tuner(space, fidelity="steps", storage=storage, study_name="prefixes")
+    return codes, [json.loads(o.strip().splitlines()[-1]) if c == 0 else e for (o, e), c in zip(outs, codes)], study
+
+
+def _x(trial):
+    return {"x": trial.params["x"]}
+
+
+def _check_shared(study, answer):
+    """8 prefixes of 20 steps and the 2 best continued, as one process would spend them; every
+    part that lost a race or was cut is failed as such."""
+    told = [t for t in study.trials if not (t.reason or "").startswith(("stopped", "stale"))]
+    prefixes = [t for t in told if t.params["steps"] == 20]
+    fulls = [t for t in told if t.params["steps"] == 100]
+    assert len(prefixes) == 8 and len(fulls) == 2 and all(t.state == "complete" for t in told)
+    best2 = sorted(prefixes, key=lambda t: (t.value, t.number))[:2]
+    assert sorted(t.params["x"] for t in fulls) == sorted(t.params["x"] for t in best2)
+    assert [t.steps for t in prefixes + fulls] == [20] * 8 + [80] * 2
+    best = min(fulls, key=lambda t: t.value)
+    assert answer["params"] == _x(best) and answer["value"] == best.value
+    assert answer["state"] == {"x": best.params["x"], "step": 100}
+    return [t for t in study.trials if t not in told]
+
+
+def _two_prefix_workers(storage, tmp_path):
+    codes, answers, study = _prefix_workers(storage, tmp_path, die_at=(0, 0))
+    assert codes == [0, 0], answers
+    a, b = answers
+    assert (a["params"], a["value"], a["state"]) == (b["params"], b["value"], b["state"])
+    assert a["parts"] >= 2 and b["parts"] >= 2  # both trained
+    lost = _check_shared(study, a)
+    assert all(t.reason == "stopped: another process took the same work first" and t.steps == 0 for t in lost)
+    # Each worker trained parts the other did not: the trained parts are the study's, once each.
+    assert a["parts"] + b["parts"] == 10
+
+
+def test_two_processes_share_one_prefix_tuning_on_sqlite(tmp_path):
+    _two_prefix_workers(f"sqlite:///{tmp_path / 'studies.db'}", tmp_path)
+
+
+def test_two_processes_share_one_prefix_tuning_on_postgresql(postgres_url, tmp_path):
+    _two_prefix_workers(postgres_url, tmp_path)
+
+
+def test_a_prefix_worker_that_dies_leaves_a_stale_part_that_another_runs_again(tmp_path):
+    codes, answers, study = _prefix_workers(f"sqlite:///{tmp_path / 'studies.db'}", tmp_path, die_at=(0, 3))
+    assert codes == [0, 3]
+    lost = _check_shared(study, answers[0])
+    stale = [t for t in lost if t.reason.startswith("stale")]
+    assert len(stale) == 1 and stale[0].params["steps"] == 20
