@@ -153,7 +153,7 @@ PREFIX_WORKER = """
 import json, os, sys, time
 import hpo
 
-name, die_at, storage, folder = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+name, die_at, storage, folder, extra = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], json.loads(sys.argv[5])
 calls = []
 
 def train(params, steps, state):
@@ -166,18 +166,20 @@ def train(params, steps, state):
     return (params["x"] - 0.7) ** 2 + 1.0 / steps, {"x": params["x"], "step": steps}
 
 out = hpo.tune_with_prefixes(
-    {"x": hpo.Float(0.0, 1.0)}, train, full=100, trials=10, seed=0, storage=storage, study_name="prefixes",
-    checkpoints=f"{folder}/states", heartbeat=1,
+    {"x": hpo.Float(0.0, 1.0)}, train, full=100, seed=0, storage=storage, study_name="prefixes",
+    checkpoints=f"{folder}/states", heartbeat=1, **{"trials": 10, **extra},
 )
-print(json.dumps({"name": name, "params": out.params, "value": out.value, "state": out.state, "parts": len(calls)}))
+print(json.dumps({"name": name, "params": out.params, "value": out.value, "state": out.state, "parts": len(calls),
+                  "start_values": out.start_values}))
 """
 
 
-def _prefix_workers(storage, tmp_path, die_at):
-    """Two processes run one ``hpo.tune_with_prefixes`` (10 trials of 100 steps: 8 prefixes of
-    20, the 2 best continued); the second is killed at its ``die_at[1]``-th part (0: never)."""
+def _prefix_workers(storage, tmp_path, die_at, **extra):
+    """Two processes run one ``hpo.tune_with_prefixes`` (by default 10 trials of 100 steps: 8
+    prefixes of 20, the 2 best continued; ``extra`` arguments change it); the second is killed at
+    its ``die_at[1]``-th part (0: never)."""
     procs = [
-        subprocess.Popen([sys.executable, "-c", PREFIX_WORKER, name, str(die), storage, str(tmp_path)],
+        subprocess.Popen([sys.executable, "-c", PREFIX_WORKER, name, str(die), storage, str(tmp_path), json.dumps(extra)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for name, die in zip("ab", die_at)
     ]
@@ -234,3 +236,21 @@ def test_a_prefix_worker_that_dies_leaves_a_stale_part_that_another_runs_again(t
     lost = _check_shared(study, answers[0])
     stale = [t for t in lost if t.reason.startswith("stale")]
     assert len(stale) == 1 and stale[0].params["steps"] == 20
+
+
+def test_two_prefix_workers_run_a_start_once(tmp_path):
+    """With a start (x = 0.5, run in full first) and 11 trials: the start, 9 searched prefixes and
+    the best continued; both processes reach for the start first, one trains it."""
+    codes, answers, study = _prefix_workers(
+        f"sqlite:///{tmp_path / 'studies.db'}", tmp_path, die_at=(0, 0), trials=11, start=[{"x": 0.5}]
+    )
+    assert codes == [0, 0], answers
+    told = [t for t in study.trials if not (t.reason or "").startswith("stopped")]
+    assert [t.params for t in told if t.params["x"] == 0.5] == [{"x": 0.5, "steps": 20}, {"x": 0.5, "steps": 100}]
+    prefixes = [t for t in told if t.params["steps"] == 20 and t.params["x"] != 0.5]
+    (full,) = [t for t in told if t.params["steps"] == 100 and t.params["x"] != 0.5]
+    assert len(prefixes) == 9 and full.params["x"] == min(prefixes, key=lambda t: t.value).params["x"]
+    start_value = (0.5 - 0.7) ** 2 + 0.01
+    assert [a["start_values"] for a in answers] == [[pytest.approx(start_value)]] * 2
+    assert answers[0]["value"] == answers[1]["value"] == min(start_value, full.value)
+    assert answers[0]["parts"] + answers[1]["parts"] == len(told)
