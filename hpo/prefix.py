@@ -472,7 +472,8 @@ def tune_with_prefixes(
             the tuning (see the module's docstring). Needs a storage URL and ``checkpoints`` (a
             folder every process reaches).
         fidelity: The name the study gives the run's length; not a parameter of ``space``.
-        callback: Called with each run part's :class:`~hpo.Trial` once it is told (e.g. to log).
+        callback: Called with each run part's :class:`~hpo.Trial` once it is told (e.g. to log);
+            with several processes, each calls it for the parts it ran.
         branch: Training steps the value after ``prefix`` steps costs beyond the run itself, if
             ``train`` reads it after a branch that it then throws away (e.g. a cooldown: the
             value the run would end at if its rate fell to 0 now); charged to each prefix that
