@@ -510,14 +510,14 @@ def tune_with_prefixes(
     n = check_int("trials", trials, 1)
     start = [space.validate(config) for config in start]
     s = len(start)
-    twice = [config for i, config in enumerate(start) if config in start[:i]]
-    if twice:
-        raise HPOValueError(f"`start` configurations must differ, but {twice[0]} is given twice.")
     if not (n == s or n >= s + 2):
         raise HPOValueError(
             f"`trials >= len(start) + 2` (a searched configuration and its continuation) must hold unless every "
             f"trial is a start, but got {s} starts for trials={trials}."
         )
+    twice = [config for i, config in enumerate(start) if config in start[:i]]
+    if twice:
+        raise HPOValueError(f"`start` configurations must differ, but {twice[0]} is given twice.")
     b = check_int("branch", branch, 0)
     if heartbeat is not None and checkpoints is None:
         raise HPOValueError(
