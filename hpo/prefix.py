@@ -69,7 +69,7 @@ from typing import Any
 
 from hpo.errors import DivergedError, HPOTypeError, HPOValueError, StorageError, TrialStateError, check_int
 from hpo.space import Int, Param, SearchSpace, as_search_space
-from hpo.tuner import Trial, Tuner
+from hpo.tuner import STALE, Trial, Tuner
 
 __all__ = ["PrefixTuning", "tune_with_prefixes"]
 
@@ -192,7 +192,7 @@ class _Run:
 
 
 def _stopped(trial: Trial) -> bool:
-    return trial.state == "fail" and (trial.reason or "").startswith((STOPPED, "stale: "))
+    return trial.state == "fail" and (trial.reason or "").startswith((STOPPED, STALE))
 
 
 def _settings(**values: Any) -> dict[str, Any]:
@@ -220,22 +220,25 @@ class _Tuning:
     def config(self, trial: Trial) -> dict[str, Any]:
         return {k: v for k, v in trial.params.items() if k != self.fidelity}
 
+    def parts(self) -> list[tuple[Trial, int | None]]:
+        """The study's trials, each with the prefix it continues (None for a prefix), in one read."""
+        frozen = self.study.study.get_trials(deepcopy=False)
+        return [(self.study._to_trial(f), f.user_attrs.get(_CONTINUES)) for f in frozen]
+
     # Reading the study
     def sync(self) -> None:
         """Group the study's parts into runs; tell the search every prefix that ended (another
         process's running prefix is asked as pending, so the search keeps away from it)."""
-        trials = self.study.trials
-        frozen = {t.number: t for t in self.study.study.get_trials(deepcopy=False)}  # read after: it holds them all
         runs: dict[int, _Run] = {}
-        fulls: list[Trial] = []
-        for t in trials:
+        fulls: list[tuple[Trial, int | None]] = []
+        for t, link in self.parts():
             if t.state == "waiting":
                 continue
             if _stopped(t):  # (a state saved just before a stop is never continued)
                 self.drop(t.number)
                 continue
             if t.params[self.fidelity] != self.r0:
-                fulls.append(t)
+                fulls.append((t, link))
                 continue
             config = self.config(t)
             first = config in self.start and not any(r.start and r.params == config for r in runs.values())
@@ -252,8 +255,7 @@ class _Tuning:
                     self.search.tell(self.asked[t.number], t.value)
                 else:
                     self.search.tell(self.asked[t.number], state="fail", reason=t.reason)
-        for t in fulls:
-            link = frozen[t.number].user_attrs.get(_CONTINUES)
+        for t, link in fulls:
             run = runs.get(link)
             if run is None or run.prefix_value is None:
                 raise StorageError(
@@ -319,22 +321,18 @@ class _Tuning:
         trial = self.study._ask_exactly(
             {**params, self.fidelity: step}, None if continues is None else {_CONTINUES: continues}
         )
-        links = {t.number: t.user_attrs.get(_CONTINUES) for t in self.study.study.get_trials(deepcopy=False)}
         earlier = [
-            t for t in self.study.trials
+            (self.config(t), link) for t, link in self.parts()
             if t.number < trial.number and t.state != "waiting" and not _stopped(t) and t.params[self.fidelity] == step
         ]
         config = dict(params)
         if continues is not None:
-            taken = any(links.get(t.number) == continues for t in earlier)
+            taken = any(link == continues for _, link in earlier)
         elif config in self.start:
-            taken = any(self.config(t) == config for t in earlier)
-        else:  # as sync counts them: the first part of each start configuration is a start
-            starts: list[dict[str, Any]] = []
-            for t in earlier:
-                if self.config(t) in self.start and self.config(t) not in starts:
-                    starts.append(self.config(t))
-            taken = len(earlier) - len(starts) >= self.searched - len(self.start)
+            taken = any(c == config for c, _ in earlier)
+        else:  # as sync counts them: the first part of each start configuration (they differ) is a start
+            configs = [c for c, _ in earlier]
+            taken = len(configs) - sum(c in configs for c in self.start) >= self.searched - len(self.start)
         if taken:
             self.study.tell(trial, state="fail", steps=0, reason=STOPPED + "another process took the same work first")
             return None
@@ -560,10 +558,11 @@ def tune_with_prefixes(
                     study.tell(t.number, state="fail", steps=length, reason=STOPPED + "found running on resume: its "
                                "process ended before the part did")
     else:
-        if disk is not None and disk.numbers():
+        held = [] if disk is None else disk.numbers()
+        if held:
             raise HPOValueError(
                 f"`checkpoints` must be a folder of this study's own, but {str(disk.folder)!r} already holds state "
-                f"files ({disk.numbers()[:5]}...) and study {study.study_name!r} is new."
+                f"files ({held[:5]}...) and study {study.study_name!r} is new."
             )
         study.study.set_user_attr(_SETTINGS_KEY, settings)
     tuning = _Tuning(
@@ -580,9 +579,8 @@ def tune_with_prefixes(
     for r in runs:  # the full runs' states are left
         if r not in done:
             tuning.drop(r.part)
-    starts = {json.dumps(r.params, sort_keys=True): r.value for r in runs if r.start}
+    start_values = tuple(next(r.value for r in runs if r.start and r.params == c) for c in start)
     return PrefixTuning(
         tuner=study, params=best.params, value=best.value, state=state, steps=study.total_steps,
-        start_values=tuple(starts[json.dumps(c, sort_keys=True)] for c in start), prefix=r0, searched=searched,
-        continued=continued,
+        start_values=start_values, prefix=r0, searched=searched, continued=continued,
     )

@@ -48,6 +48,8 @@ _OPEN_ATTEMPTS = 5
 # together on 2 busy cores took more than 5 s between creating a SQLite study and storing its space.
 _CREATION_WAIT = 60.0
 _GRACE = 3  # heartbeats a running trial may miss before another process fails it as stale
+STALE = "stale: "
+"""How the reason of a trial failed as stale begins (its process stopped beating)."""
 
 
 @dataclass(frozen=True)
@@ -471,7 +473,7 @@ class Tuner:
         for trial_id in storage._get_stale_trial_ids(self._study._study_id):
             try:
                 storage.set_trial_system_attr(
-                    trial_id, _REASON_KEY, f"stale: no heartbeat for over {grace} s (its process died or hung)"
+                    trial_id, _REASON_KEY, STALE + f"no heartbeat for over {grace} s (its process died or hung)"
                 )
                 if not storage.set_trial_state_values(trial_id, state=TrialState.FAIL):
                     continue

@@ -210,7 +210,9 @@ def _check_shared(study, answer):
     return [t for t in study.trials if t not in told]
 
 
-def _two_prefix_workers(storage, tmp_path):
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_two_processes_share_one_prefix_tuning(backend, tmp_path, request):
+    storage = f"sqlite:///{tmp_path / 'studies.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
     codes, answers, study = _prefix_workers(storage, tmp_path, die_at=(0, 0))
     assert codes == [0, 0], answers
     a, b = answers
@@ -220,14 +222,6 @@ def _two_prefix_workers(storage, tmp_path):
     assert all(t.reason == "stopped: another process took the same work first" and t.steps == 0 for t in lost)
     # Each worker trained parts the other did not: the trained parts are the study's, once each.
     assert a["parts"] + b["parts"] == 10
-
-
-def test_two_processes_share_one_prefix_tuning_on_sqlite(tmp_path):
-    _two_prefix_workers(f"sqlite:///{tmp_path / 'studies.db'}", tmp_path)
-
-
-def test_two_processes_share_one_prefix_tuning_on_postgresql(postgres_url, tmp_path):
-    _two_prefix_workers(postgres_url, tmp_path)
 
 
 def test_a_prefix_worker_that_dies_leaves_a_stale_part_that_another_runs_again(tmp_path):
