@@ -83,13 +83,30 @@ def test_settings_check_themselves(kwargs, rule):
         engine.Settings(**kwargs)
 
 
-def test_a_step_restores_torchs_thread_count():
+def test_a_step_runs_torch_and_blas_on_the_set_threads_and_restores_them(monkeypatch):
     import torch
+    from threadpoolctl import threadpool_info, threadpool_limits
 
-    before = torch.get_num_threads()
+    def blas() -> set[int]:
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    seen = []
+    fit = engine.fit_model
+
+    def watched(*args, **kwargs):
+        seen.append((torch.get_num_threads(), blas()))
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "fit_model", watched)
     X, Y = _data()
-    engine.suggest(LINE, X, Y, seed=0, settings=engine.Settings(num_threads=1 if before > 1 else 2))
-    assert torch.get_num_threads() == before
+    with threadpool_limits(limits=2, user_api="blas"):  # the caller's setting, restored after the step
+        before = torch.get_num_threads()
+        engine.suggest(LINE, X, Y, seed=0, settings=engine.Settings(num_threads=1 if before > 1 else 2))
+        assert seen == [(1 if before > 1 else 2, {1 if before > 1 else 2})]
+        assert torch.get_num_threads() == before and blas() == {2}
+        seen.clear()
+        engine.suggest(LINE, X, Y, seed=0, settings=engine.Settings(num_threads=None))  # left alone
+        assert seen == [(before, {2})]
 
 
 def test_several_objectives_pick_hypervolume_acquisitions():
