@@ -55,6 +55,8 @@ INFEASIBLE_KEY = "hpo:infeasible"
 # An enqueued trial's user attribute: {parameter: [low, high]}, ranges its ask keeps within.
 WITHIN_KEY = "hpo:within"
 _MAX_REDRAWS = 2
+# Optuna's RetryHeartbeatStaleTrialCallback records on a retry the stale trials it stands for.
+_RETRY_HISTORY = "retry_history"
 
 
 def _derive_seed(*parts: int) -> int:
@@ -272,11 +274,13 @@ class OptunaSampler(BaseSampler):
         """Encoded completed points ``n x d``, objectives ``n x m`` (larger is better), constraints
         ``n x k`` (NaN where unknown) or None, pending points ``p x d``; trial number ``skip`` (the
         one being sampled) left out. Failed trials are rows at the worst value seen, last, unless
-        ``failures`` is False."""
+        ``failures`` is False; a stale trial queued again (Optuna's retry of a trial whose process
+        stopped beating) is left out: its retry stands for it, pending until told."""
         signs, fidelity = _signs(study), self._fidelity_of(space)
+        retried = {n for t in trials for n in t.system_attrs.get(_RETRY_HISTORY, ())}
         done, bad, pending = [], [], []
         for t in trials:
-            if t.number == skip or (x := _encoded(t, space)) is None:
+            if t.number == skip or t.number in retried or (x := _encoded(t, space)) is None:
                 continue
             if t.state == TrialState.COMPLETE and t.values is not None and all(map(math.isfinite, t.values)):
                 done.append((x, signs * np.array(t.values), t.constraints))

@@ -175,7 +175,9 @@ class Tuner:
             trial whose process stops beating for 3 heartbeats (killed, machine lost) is failed
             as stale by the next ``ask()`` of any process on the study, with that reason.
         retries: With ``heartbeat``, how many times a stale trial's parameters are queued again;
-            the next ``ask()`` returns them before asking the model.
+            the next ``ask()`` returns them before asking the model. The model takes a stale
+            trial without a retry for a failure (a configuration can kill its process, e.g. out
+            of memory) and one with a retry for pending until the retry is told.
         fidelity: For tuning with short training proxies: the name of the ``Int``/``Float``
             parameter that sets a trial's resources (training steps, epochs, data fraction);
             its upper bound is the full run. The tuner then chooses the configuration and the
@@ -483,7 +485,9 @@ class Tuner:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                     retry = RetryHeartbeatStaleTrialCallback(max_retry=self._retries)
-                retry(self._study, copy.deepcopy(storage.get_trial(trial_id)))
+                stale = copy.deepcopy(storage.get_trial(trial_id))
+                stale.system_attrs.pop(_REASON_KEY)  # (the retry copies the system attributes, not the reason)
+                retry(self._study, stale)
 
     def tell(
         self,

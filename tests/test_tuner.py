@@ -311,6 +311,11 @@ def test_killed_worker_trial_is_failed_as_stale_and_retried(tmp_path):
     after = {t.number: t for t in resumed.trials}
     assert after[4].state == "fail" and after[4].reason.startswith("stale: no heartbeat")
     assert retry.number == 5 and retry.params == hung.params  # the stale trial's parameters, retried
+    assert after[5].reason is None  # the retry is running: no reason of the stale trial's
+    X, Y, _, pending = resumed._sampler._history(resumed.study, resumed._space, resumed.study.trials)
+    encoded = resumed._space.encode(hung.params)
+    assert len(X) == 4 and not np.isclose(X, encoded).all(axis=1).any()  # no failure row where it is retried
+    assert np.allclose(pending, [encoded])
     assert {n: after[n].values for n in told} == told  # nothing told before the kill is lost
     assert resumed.best_trial == best
     resumed.tell(retry, (retry.params["x"] - 0.5) ** 2 + (retry.params["y"] + 0.25) ** 2)
