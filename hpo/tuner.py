@@ -32,14 +32,13 @@ from hpo.proxy import MIN_POINTS, should_stop
 from hpo.errors import DivergedError, HPOTypeError, HPOValueError, StorageError, TrialStateError, check_int
 from acquisitions.pareto import non_dominated
 from hpo.engine import Fidelity, column_limits, rank
-from hpo.optuna import INFEASIBLE_KEY, WITHIN_KEY, OptunaSampler, _constraint_order, _signs
+from hpo.optuna import _REASON_KEY, INFEASIBLE_KEY, WITHIN_KEY, OptunaSampler, _constraint_order, _signs
 from hpo.space import Categorical, Param, SearchSpace, as_search_space
 
 __all__ = ["Tuner", "Trial"]
 
 _SPACE_KEY = "hpo:space"
 _SEED_KEY = "hpo:seed"
-_REASON_KEY = "hpo:fail_reason"
 _STEPS_KEY = "hpo:steps"
 _FIDELITY_KEY = "hpo:fidelity"
 _STATES = {"complete": TrialState.COMPLETE, "fail": TrialState.FAIL, "pruned": TrialState.PRUNED}
@@ -637,7 +636,8 @@ class Tuner:
         :func:`hpo.proxy.forecast`; the trial is hopeless if the forecast is worse than the best
         complete (full-fidelity) trial by more than ``z`` standard deviations, or its curve
         diverged. Returns the reason to stop, or ``""`` to go on; stop with
-        ``tell(trial, state="pruned", reason=reason)``. Needs at least 5 reports and a best trial.
+        ``tell(trial, state="pruned", reason=reason)``. Needs a best trial, and 5 reports to stop
+        a diverged curve, 10 to stop on a forecast (:func:`hpo.proxy.should_stop`).
         """
         number = self._number(trial)
         frozen = self._frozen(number)

@@ -100,6 +100,38 @@ def test_bad_forecast_input_names_the_rule(kwargs, error, rule):
         forecast(**kwargs)
 
 
+def test_the_ends_of_a_short_steep_curve_are_no_spikes_but_a_spike_at_an_end_is():
+    # 5 reports of 0.3 + 2 exp(-t/40) (1% noise), every 10 steps: padded with copies of its ends,
+    # the first and last points were cut as spikes (their residuals were half the local slope).
+    t = np.arange(10, 51, 10)
+    y = 0.3 + 2.0 * np.exp(-t / 40) + np.random.default_rng(0).normal(0.0, 0.01, 5)
+    assert forecast(y, 100, steps=t).n_spikes == 0
+    t = np.arange(5, 201, 5)  # 40 reports: none of the clean curve is cut (one was before) ...
+    y = 0.3 + 2.0 * np.exp(-t / 40) + np.random.default_rng(1).normal(0.0, 0.01, 40)
+    assert forecast(y, 400, steps=t).n_spikes == 0
+    for end in (0, 39):  # ... and a bad batch at either end still is (with at most its neighbour)
+        spiked = y.copy()
+        spiked[end] += 3.0
+        fc = forecast(spiked, 400, steps=t)
+        assert fc.n_spikes in (1, 2) and fc.c == pytest.approx(0.3, abs=0.02)
+
+
+def test_should_stop_trusts_a_forecast_only_with_its_back_test():
+    # From 5 reports the forecast's deviation is the parameters' alone, from 2 residual degrees of
+    # freedom: here 0.504 +- 0.004 for a truth of 0.464, which would stop a run headed below 0.49.
+    t = np.arange(10, 51, 10)
+    y = np.array([1.8502788925957754, 1.5076187295966939, 1.2415701039183378, 1.0398751877066261, 0.8834347274148069])
+    assert np.abs(y - (0.3 + 2.0 * np.exp(-t / 40))).max() < 0.02  # (one draw of the noise)
+    fc = forecast(y, 100, steps=t)
+    truth = 0.3 + 2.0 * math.exp(-100 / 40)
+    assert fc.mean - 2 * fc.std > 0.49 > truth
+    assert should_stop(y, 100, best=0.49, steps=t) == (False, "")
+    t = np.arange(5, 51, 5)  # 10 reports over the same steps: the back-test widens it
+    y = 0.3 + 2.0 * np.exp(-t / 40) + np.random.default_rng(0).normal(0.0, 0.01, 10)
+    fc = forecast(y, 100, steps=t)
+    assert abs(fc.mean - truth) < 2 * fc.std and should_stop(y, 100, best=0.49, steps=t) == (False, "")
+
+
 def test_should_stop_compares_the_forecast_with_the_best():
     y = _curve(2.0, 0.02, 0.8, 200, noise=0.02, seed=1)  # heads for 0.8
     assert should_stop(y, 2000, best=0.5)[0]  # hopeless against 0.5
