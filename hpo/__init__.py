@@ -4,6 +4,7 @@ Public API::
 
     hpo.Tuner, hpo.Trial                  ask()/tell() over an Optuna study
     hpo.OptunaSampler                     the same engine inside any Optuna study
+    hpo.ForecastPruner                    Optuna's pruner by learning-curve forecast
     hpo.SearchSpace, hpo.Float, hpo.Int, hpo.Categorical
     hpo.forecast, hpo.Forecast            learning-curve forecasts for short training proxies
     hpo.tune_with_prefixes, hpo.PrefixTuning  BO on prefixes of resumable runs, the best continued
@@ -21,7 +22,7 @@ from hpo.errors import (
     StorageError,
     TrialStateError,
 )
-from hpo.optuna import OptunaSampler
+from hpo.optuna import ForecastPruner, OptunaSampler
 from hpo.prefix import PrefixTuning, tune_with_prefixes
 from hpo.proxy import Forecast, forecast
 from hpo.space import Categorical, Float, Int, SearchSpace
@@ -31,6 +32,7 @@ __all__ = [
     "Tuner",
     "Trial",
     "OptunaSampler",
+    "ForecastPruner",
     "SearchSpace",
     "Float",
     "Int",

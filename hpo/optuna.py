@@ -8,13 +8,19 @@ What the sampler reads from the study, per trial:
                              and constraints (``trial.set_constraint`` or ``constraints_func``;
                              feasible where <= 0)
     FAIL / PRUNED trials     imputed with the worst completed value (per objective), so the model
-                             learns the region is bad (a NaN objective makes Optuna mark it FAIL)
+                             learns the region is bad (a NaN objective makes Optuna mark it FAIL);
+                             a stale trial queued again by Optuna's RetryHeartbeatStaleTrialCallback
+                             is left out, its retry pending in its place
     RUNNING trials           pending points: the next candidate is chosen jointly with them, so
                              parallel workers (threads, processes, machines) spread out
 Multi-objective studies (several directions) use noisy expected hypervolume improvement, or
 ParEGO beyond four objectives (:mod:`acquisitions.pareto`).
 Parameters outside the joint search space (conditional parameters) are sampled independently,
 at random from a generator seeded by (seed, trial number, name), with one warning per name.
+
+``ForecastPruner`` stops a trial early when its reported learning curve, forecast to the full
+run (:func:`hpo.proxy.forecast`), is hopeless against the best complete trial; the reason is
+stored with the trial (as ``Tuner.tell(..., reason=)`` stores it).
 
 When the engine declares a constrained problem infeasible, the evidence is stored in the study
 (system attribute ``hpo:infeasible``, so a resumed run or another worker sees it), a warning is
@@ -34,6 +40,7 @@ from typing import Any
 
 import numpy as np
 from optuna.distributions import BaseDistribution
+from optuna.pruners import BasePruner
 from optuna.samplers import BaseSampler
 from optuna.samplers._base import _process_constraints_after_trial
 from optuna.search_space import IntersectionSearchSpace
@@ -43,12 +50,15 @@ from optuna.trial import FrozenTrial, TrialState
 from hpo.engine import (
     MIN_DISTANCE, Fidelity, Settings, clip_to_limits, column_limits, default_n_startup, initial_design, suggest,
 )
-from hpo.errors import HPOValueError, HPOWarning
+from hpo.errors import HPOValueError, HPOWarning, check_int
+from hpo.proxy import MIN_POINTS, should_stop
 from hpo.space import SearchSpace
 from hpo.surrogate import SurrogateCache
 
-__all__ = ["OptunaSampler", "INFEASIBLE_KEY", "WITHIN_KEY"]
+__all__ = ["OptunaSampler", "ForecastPruner", "INFEASIBLE_KEY", "WITHIN_KEY"]
 
+# Why a trial failed or was stopped early: a system attribute, as Optuna cannot record a reason.
+_REASON_KEY = "hpo:fail_reason"
 # Relative params are published on the running trial so other processes see them as pending.
 _PENDING_KEY = "hpo:relative_params"
 INFEASIBLE_KEY = "hpo:infeasible"
@@ -421,3 +431,48 @@ def _params_of(trial: FrozenTrial) -> dict[str, Any]:
     params.update(trial.params)
     return params
 
+
+
+class ForecastPruner(BasePruner):
+    """Optuna's pruner by learning-curve forecast: ``trial.should_prune()`` is True when the values
+    the trial reported (``trial.report(value, step)``), forecast to step ``horizon`` by
+    :func:`hpo.proxy.forecast`, are worse than the best complete trial by more than ``z``
+    standard deviations, or the curve diverged (NaN, or far above where it started). The reason
+    is stored with the trial (system attribute ``hpo:fail_reason``, ``Trial.reason`` in a
+    :class:`~hpo.Tuner` on the study). It needs 5 reports to prune a diverged curve, 10 to prune
+    on a forecast (:func:`hpo.proxy.should_stop`).
+
+        study = optuna.create_study(sampler=hpo.OptunaSampler(seed=0), pruner=hpo.ForecastPruner(horizon=300))
+
+    Unlike Optuna's median or successive-halving pruners, which compare trials at the same step,
+    it compares where a run is heading with the best finished run: a run that learns slowly but
+    is headed below the best goes on, and before a trial is complete nothing is pruned.
+
+    Args:
+        horizon: The full run's last step (in the units of ``report``'s ``step``).
+        z: Standard deviations of the forecast by which it must be worse to prune.
+    """
+
+    def __init__(self, horizon: int, *, z: float = 2.0) -> None:
+        self.horizon = check_int("horizon", horizon, 1)
+        if isinstance(z, bool) or not isinstance(z, (int, float)) or not z >= 0 or not math.isfinite(z):
+            raise HPOValueError(f"`z >= 0` (finite) must hold, but got z={z!r}.")
+        self.z = float(z)
+
+    def prune(self, study: Study, trial: FrozenTrial) -> bool:
+        steps = sorted(trial.intermediate_values)  # (Optuna refuses reports in multi-objective studies)
+        if len(steps) < MIN_POINTS:
+            return False
+        sign = -1.0 if study.direction == StudyDirection.MAXIMIZE else 1.0
+        values = [
+            t.value for t in study._get_trials(deepcopy=False, states=(TrialState.COMPLETE,), use_cache=True)
+            if t.value is not None and math.isfinite(t.value)
+        ]
+        if not values:
+            return False
+        best = min(sign * v for v in values)
+        losses = [sign * trial.intermediate_values[k] for k in steps]
+        stop, reason = should_stop(losses, self.horizon, best, steps=steps, z=self.z)
+        if stop:
+            study._storage.set_trial_system_attr(trial._trial_id, _REASON_KEY, reason)
+        return stop

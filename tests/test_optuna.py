@@ -178,3 +178,47 @@ def test_through_ray_tune(tmp_path):
     best = results.get_best_result(metric="loss", mode="min")
     assert best.metrics["loss"] == pytest.approx((best.config["x"] - 1) ** 2 + (best.config["y"] + 0.5) ** 2)
     assert best.metrics["loss"] < 1e-2  # the bowl's bottom in 14 trials (random search: median ~1.5)
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_forecast_pruner_stops_runs_headed_above_the_best_and_keeps_the_rest(direction):
+    """Curves reported every 5 steps of 100: the first run (0.5 + e^(-t/30), 1% noise) completes,
+    as there is no best yet; one headed for 1.2 is pruned with its reason as soon as the forecast
+    is trusted (10 reports); one that learns slowly (0.3 + 2 e^(-t/40), behind the first at step
+    50, ahead at the end) runs to the end; a NaN loss is pruned as diverged at the 5th report."""
+    sign = 1.0 if direction == "minimize" else -1.0
+    rng = np.random.default_rng(0)
+    curves = [
+        lambda t: 0.5 + math.exp(-t / 30) + 0.01 * rng.normal(),
+        lambda t: 1.2 + math.exp(-t / 30) + 0.01 * rng.normal(),
+        lambda t: 0.3 + 2.0 * math.exp(-t / 40) + 0.01 * rng.normal(),
+        lambda t: 2.0 if t < 15 else math.nan,
+    ]
+
+    def objective(trial: optuna.Trial) -> float:
+        for step in range(5, 101, 5):
+            loss = curves[trial.number](step)
+            trial.report(sign * loss, step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return sign * loss
+
+    study = optuna.create_study(direction=direction, pruner=hpo.ForecastPruner(horizon=100))
+    study.optimize(objective, n_trials=4)
+    states = [t.state for t in study.trials]
+    assert states == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
+                      optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED]
+    first, pruned, slow, diverged = study.trials
+    assert max(pruned.intermediate_values) == 50  # the 10th report
+    assert pruned.system_attrs["hpo:fail_reason"].startswith("forecast loss at step 100 is 1.2")
+    assert sign * slow.intermediate_values[50] > sign * first.intermediate_values[50]  # behind midway
+    assert sign * slow.value < sign * first.value and study.best_trial.number == 2
+    assert abs(sign * slow.value - (0.3 + 2.0 * math.exp(-2.5))) < 0.05
+    assert max(diverged.intermediate_values) == 25 and diverged.system_attrs["hpo:fail_reason"] == "the loss is nan at step 15"
+
+
+def test_forecast_pruner_checks_its_arguments():
+    with pytest.raises(hpo.HPOValueError, match="horizon >= 1"):
+        hpo.ForecastPruner(horizon=0)
+    with pytest.raises(hpo.HPOValueError, match="z >= 0"):
+        hpo.ForecastPruner(horizon=10, z=-1.0)
