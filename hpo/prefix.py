@@ -50,8 +50,9 @@ storage and a shared folder) run one tuning by making the same call. Each part i
 in one step of the storage; each process keeps its own search, which sees the others' running
 prefixes as pending; the first parts by trial number win where two processes take the same work
 at once (the later is failed as stopped, untrained); a part whose process stops beating for 3
-heartbeats is failed as stale and run again; and each process returns the same answer once every
-part has ended (a process with nothing left to run waits for the others' parts).
+heartbeats is failed as stale and run again (a prefix: its configuration, by a process whose search
+had it pending, so no search keeps a phantom pending point); and each process returns the same
+answer once every part has ended (a process with nothing left to run waits for the others' parts).
 """
 
 from __future__ import annotations
@@ -215,6 +216,9 @@ class _Tuning:
         self.kept: dict[int, Any] = {}  # end states this process holds, by trial number
         self.asked: dict[int, int] = {}  # prefix trial number -> this process's search trial
         self.told: set[int] = set()  # prefix trial numbers told to the search
+        # This process's search trials whose part was stopped (stale, cut) or lost to another
+        # process: pending in the search, they are run again, not left as phantoms there.
+        self.orphans: dict[int, dict[str, Any]] = {}  # search trial number -> configuration
         self.dropped: set[int] = set()  # trial numbers whose state files are gone
 
     def config(self, trial: Trial) -> dict[str, Any]:
@@ -228,7 +232,8 @@ class _Tuning:
     # Reading the study
     def sync(self) -> None:
         """Group the study's parts into runs; tell the search every prefix that ended (another
-        process's running prefix is asked as pending, so the search keeps away from it)."""
+        process's running prefix is asked as pending, so the search keeps away from it; a stopped
+        one it had pending is an orphan, run again)."""
         runs: dict[int, _Run] = {}
         fulls: list[tuple[Trial, int | None]] = []
         for t, link in self.parts():
@@ -236,6 +241,9 @@ class _Tuning:
                 continue
             if _stopped(t):  # (a state saved just before a stop is never continued)
                 self.drop(t.number)
+                if t.number in self.asked and t.number not in self.told:
+                    self.told.add(t.number)
+                    self.orphans[self.asked[t.number]] = self.config(t)
                 continue
             if t.params[self.fidelity] != self.r0:
                 fulls.append((t, link))
@@ -247,8 +255,7 @@ class _Tuning:
             if t.state == "complete":
                 run.prefix_value, run.part = t.value, t.number
             if t.number not in self.asked:
-                self.search.enqueue(config)
-                self.asked[t.number] = self.search.ask().number
+                self.asked[t.number] = self.adopt(config)
             if t.state != "running" and t.number not in self.told:
                 self.told.add(t.number)
                 if t.state == "complete":
@@ -275,9 +282,9 @@ class _Tuning:
         return sorted(searched, key=lambda r: (self.sign * r.prefix_value, r.prefix))
 
     def next(self) -> tuple[str, Any] | None:
-        """The next piece of work: ("full", run), ("start", config), ("search", None), ("wait",
-        None) while only other processes' running parts can tell what comes next, or None when
-        every part has ended."""
+        """The next piece of work: ("full", run), ("start", config), ("retry", an orphan's search
+        trial), ("search", None), ("wait", None) while only other processes' running parts can
+        tell what comes next, or None when every part has ended."""
         runs = list(self.runs.values())
         for r in runs:  # a start goes on to the full run right after its prefix
             if r.start and r.prefix_value is not None and r.full is None:
@@ -286,6 +293,9 @@ class _Tuning:
             if not any(r.start and r.params == config for r in runs):
                 return "start", config
         if sum(not r.start for r in runs) < self.searched - len(self.start):
+            for number, config in self.orphans.items():
+                if config not in self.start:
+                    return "retry", number
             return "search", None
         if any(r.prefix_state == "running" for r in runs):
             return "wait", None  # another process's prefix: its value may change which runs go on
@@ -301,6 +311,16 @@ class _Tuning:
             return None
         spare = alive[self.continued:self.continued + 1]  # every continued run failed: one more, beyond the budget
         return ("full", spare[0]) if spare and spare[0].full is None else None
+
+    def adopt(self, config: dict[str, Any]) -> int:
+        """This process's search trial for a part of ``config`` found in the study or about to be
+        claimed: an orphan of that configuration, or a new one asked for it (pending until told)."""
+        for number, orphan in self.orphans.items():
+            if orphan == config:
+                del self.orphans[number]
+                return number
+        self.search.enqueue(config)
+        return self.search.ask().number
 
     def drop(self, number: int | None) -> None:
         """Forget the state of trial ``number``: it is not continued."""
@@ -413,12 +433,16 @@ class _Tuning:
                 if trial is not None:
                     self.run_part(trial, self.T, what, state)
             else:
-                if job == "start":
-                    self.search.enqueue(what)
-                asked = self.search.ask()
-                trial = self.claim(asked.params, self.r0, None)
-                if trial is not None:  # (else its search trial stays pending: the work runs elsewhere)
-                    self.asked[trial.number] = asked.number
+                if job == "search":
+                    asked = self.search.ask()
+                    number, config = asked.number, dict(asked.params)
+                else:  # a start, or an orphan run again
+                    number, config = (self.adopt(what), what) if job == "start" else (what, self.orphans.pop(what))
+                trial = self.claim(config, self.r0, None)
+                if trial is None:  # the work runs elsewhere; its search trial waits for another turn
+                    self.orphans[number] = config
+                else:
+                    self.asked[trial.number] = number
                     self.run_part(trial, self.r0)
 
 
