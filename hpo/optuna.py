@@ -432,7 +432,6 @@ def _params_of(trial: FrozenTrial) -> dict[str, Any]:
     return params
 
 
-
 class ForecastPruner(BasePruner):
     """Optuna's pruner by learning-curve forecast: ``trial.should_prune()`` is True when the values
     the trial reported (``trial.report(value, step)``), forecast to step ``horizon`` by
