@@ -33,7 +33,7 @@ momentum), so the fit is robust:
    6.9% to 3.4% and 7.0% to 2.5%; from the initial weights, 10.8% to 10.0% (a decay seen in 10
    steps is far from the one to come). The mean of the last 3 losses erred by 5.5% (17% from the
    initial weights). (Measured before that task clipped its gradient; with clipping, 3.85% and
-   4.00% on seeds 0-3 and 4-7, the mean of the last 3 losses 4.0% and 4.7%.)
+   3.92% on seeds 0-3 and 4-7, the mean of the last 3 losses 4.0% and 4.7%.)
 
 The exponential's standard deviation adds two parts in quadrature: the parameters' uncertainty
 carried to the prediction (delta method, Gauss-Newton covariance ``s^2 (J^T J)^-1``), and a

@@ -44,8 +44,8 @@ rate is constant, the forecast from a tenth of the stage is measured by :func:`p
 :func:`forecast_errors` (``python examples/06_lr_schedule.py --forecast``): 6 rates from 1e-4 to
 3e-2, from the initial weights and from checkpoints after 100 and 200 steps of AdamW at 3e-3, the
 loss after 100 steps (on 256 fixed training windows) forecast from the first 10 batch losses. The
-median relative error is 3.85% over 72 curves of task seeds 0-3 (10.0%, 2.5%, 1.9% from the three
-starts) and 4.00% over seeds 4-7 (16.2%, 2.4%, 2.8%); the mean of the last 3 losses errs by 4.0%
+median relative error is 3.85% over 72 curves of task seeds 0-3 (10.0%, 2.5%, 2.1% from the three
+starts) and 3.92% over seeds 4-7 (14.9%, 2.4%, 2.8%); the mean of the last 3 losses errs by 4.0%
 and 4.7% (20.5% and 19.1% from the initial weights). Before the gradient was clipped: 4.5% over
 the 144 curves (8.1% before the weighing against the level). Earlier, forecasting the validation
 loss on every 4th validation window, measured after each probe step, was free of the batches'
