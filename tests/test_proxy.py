@@ -62,7 +62,7 @@ def test_a_flat_noisy_curve_is_forecast_at_its_level_not_extrapolated():
             assert fc.mean == pytest.approx(
                 fc.trend_weight * fc.at(100) + (1 - fc.trend_weight) * np.mean(y[5:]), abs=1e-9
             )
-    assert mixed >= 45  # plain noise is rarely cut as spikes (2% of curves of 10 points)
+    assert mixed >= 45  # plain noise is rarely cut as spikes (3.8% of curves of 10 points; hpo.proxy)
     assert np.percentile(means, 90) < 0.1  # within 2 noise sds in 9 of 10 seeds
     assert np.percentile(extrapolated, 90) > 0.2  # the exponential alone, for contrast
     # A curve that visibly decays keeps its exponential.
