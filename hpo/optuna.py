@@ -459,19 +459,29 @@ class ForecastPruner(BasePruner):
         self.z = float(z)
 
     def prune(self, study: Study, trial: FrozenTrial) -> bool:
-        steps = sorted(trial.intermediate_values)  # (Optuna refuses reports in multi-objective studies)
-        if len(steps) < MIN_POINTS:
-            return False
+        if len(trial.intermediate_values) < MIN_POINTS:
+            return False  # (before reading the complete trials: this runs at every report)
+        # (Optuna refuses reports in multi-objective studies, so the study has one direction.)
         sign = -1.0 if study.direction == StudyDirection.MAXIMIZE else 1.0
         values = [
-            t.value for t in study._get_trials(deepcopy=False, states=(TrialState.COMPLETE,), use_cache=True)
+            sign * t.value for t in study._get_trials(deepcopy=False, states=(TrialState.COMPLETE,), use_cache=True)
             if t.value is not None and math.isfinite(t.value)
         ]
-        if not values:
-            return False
-        best = min(sign * v for v in values)
-        losses = [sign * trial.intermediate_values[k] for k in steps]
-        stop, reason = should_stop(losses, self.horizon, best, steps=steps, z=self.z)
-        if stop:
+        reason = _stop_reason(trial, study.direction, sign * min(values) if values else None, self.horizon, self.z)
+        if reason:
             study._storage.set_trial_system_attr(trial._trial_id, _REASON_KEY, reason)
-        return stop
+        return bool(reason)
+
+
+def _stop_reason(trial: FrozenTrial, direction: StudyDirection, best: float | None, horizon: float, z: float) -> str:
+    """Why ``trial`` should stop (:func:`hpo.proxy.should_stop` on its reports against ``best``,
+    the best objective in the study's ``direction``), or "" to go on: also with fewer than
+    ``MIN_POINTS`` reports or no ``best`` yet. The one rule of ``Tuner.should_stop`` and
+    :class:`ForecastPruner`."""
+    steps = sorted(trial.intermediate_values)
+    if len(steps) < MIN_POINTS or best is None:
+        return ""
+    sign = -1.0 if direction == StudyDirection.MAXIMIZE else 1.0
+    losses = [sign * trial.intermediate_values[k] for k in steps]
+    stop, reason = should_stop(losses, horizon, sign * best, steps=steps, z=z)
+    return reason if stop else ""

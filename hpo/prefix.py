@@ -293,9 +293,13 @@ class _Tuning:
             if not any(r.start and r.params == config for r in runs):
                 return "start", config
         if sum(not r.start for r in runs) < self.searched - len(self.start):
-            for number, config in self.orphans.items():
-                if config not in self.start:
-                    return "retry", number
+            for number, config in list(self.orphans.items()):
+                if config in self.start:
+                    continue
+                if any(r.params == config for r in runs):  # run by another part already (two searches
+                    del self.orphans[number]  # with one seed can ask the same point at once); its
+                    continue  # search trial stays pending at a point the search observes anyway
+                return "retry", number
             return "search", None
         if any(r.prefix_state == "running" for r in runs):
             return "wait", None  # another process's prefix: its value may change which runs go on
@@ -432,12 +436,14 @@ class _Tuning:
                 trial = self.claim(what.params, self.T, what.prefix)
                 if trial is not None:
                     self.run_part(trial, self.T, what, state)
-            else:
+            else:  # a prefix: this process's search trial for it, and its configuration
                 if job == "search":
                     asked = self.search.ask()
                     number, config = asked.number, dict(asked.params)
-                else:  # a start, or an orphan run again
-                    number, config = (self.adopt(what), what) if job == "start" else (what, self.orphans.pop(what))
+                elif job == "start":
+                    number, config = self.adopt(what), what
+                else:  # "retry": an orphan run again
+                    number, config = what, self.orphans.pop(what)
                 trial = self.claim(config, self.r0, None)
                 if trial is None:  # the work runs elsewhere; its search trial waits for another turn
                     self.orphans[number] = config

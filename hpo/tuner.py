@@ -28,11 +28,13 @@ from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage, RetryHeart
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from hpo.proxy import MIN_POINTS, should_stop
+from hpo.proxy import MIN_POINTS
 from hpo.errors import DivergedError, HPOTypeError, HPOValueError, StorageError, TrialStateError, check_int
 from acquisitions.pareto import non_dominated
 from hpo.engine import Fidelity, column_limits, rank
-from hpo.optuna import _REASON_KEY, INFEASIBLE_KEY, WITHIN_KEY, OptunaSampler, _constraint_order, _signs
+from hpo.optuna import (
+    _REASON_KEY, INFEASIBLE_KEY, WITHIN_KEY, OptunaSampler, _constraint_order, _signs, _stop_reason,
+)
 from hpo.space import Categorical, Param, SearchSpace, as_search_space
 
 __all__ = ["Tuner", "Trial"]
@@ -647,17 +649,13 @@ class Tuner:
             if self._fidelity is None:
                 raise HPOValueError("should_stop() needs `horizon` (the full run's steps) without a fidelity parameter.")
             horizon = self._space[self._fidelity].high
-        steps = sorted(frozen.intermediate_values)
-        if len(steps) < MIN_POINTS:
-            return ""
+        if len(frozen.intermediate_values) < MIN_POINTS:
+            return ""  # (before reading the best trial: this runs at every report)
         try:
             best = self.best_trial.value
         except TrialStateError:
             return ""
-        sign = 1.0 if self._study.direction == StudyDirection.MINIMIZE else -1.0
-        losses = [sign * frozen.intermediate_values[k] for k in steps]
-        stop, reason = should_stop(losses, horizon, sign * best, steps=steps, z=z)
-        return reason if stop else ""
+        return _stop_reason(frozen, self._study.direction, best, horizon, z)
 
     def recommend(self) -> dict[str, Any]:
         """The configuration the model expects to be best: among the evaluated configurations, the
