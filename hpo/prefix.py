@@ -346,17 +346,21 @@ class _Tuning:
             {**params, self.fidelity: step}, None if continues is None else {_CONTINUES: continues}
         )
         earlier = [
-            (self.config(t), link) for t, link in self.parts()
+            (self.config(t), link, t.number) for t, link in self.parts()
             if t.number < trial.number and t.state != "waiting" and not _stopped(t) and t.params[self.fidelity] == step
         ]
         config = dict(params)
         if continues is not None:
-            taken = any(link == continues for _, link in earlier)
+            taken = any(link == continues for _, link, _ in earlier)
         elif config in self.start:
-            taken = any(c == config for c, _ in earlier)
+            taken = any(c == config for c, _, _ in earlier)
         else:  # as sync counts them: the first part of each start configuration (they differ) is a start
-            configs = [c for c, _ in earlier]
+            configs = [c for c, _, _ in earlier]
             taken = len(configs) - sum(c in configs for c in self.start) >= self.searched - len(self.start)
+            # Another process's search asked the same point at the same moment (searches with one
+            # seed do), after this process last read the study; a part its search knew of is fair
+            # (a small discrete space runs out of new points).
+            taken = taken or any(c == config and n not in self.asked for c, _, n in earlier)
         if taken:
             self.study.tell(trial, state="fail", steps=0, reason=STOPPED + "another process took the same work first")
             return None

@@ -368,3 +368,41 @@ def test_a_start_stopped_in_its_full_run_goes_on_from_its_prefix_on_resume(tmp_p
     assert train.calls[0] == (0.5, 100, 20)  # from the start's prefix file, first
     assert _told(out) == _told(reference) and out.start_values == reference.start_values
     assert (out.params, out.value, out.state) == (reference.params, reference.value, reference.state)
+
+
+def test_a_prefix_another_process_asked_at_the_same_moment_is_trained_once(tmp_path, monkeypatch):
+    """Two processes' searches with one seed can ask the same point at once: the other process
+    claims this one's third prefix a moment before it does. This one's part is failed as stopped,
+    untrained; its search takes the other's value for that point and asks a new one, so the budget
+    of searched prefixes holds distinct configurations, each trained once."""
+    import threading
+
+    from hpo.tuner import Tuner
+
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    exact = Tuner._ask_exactly
+    other, prefixes = {}, []
+
+    def racing(self, params, user_attrs=None):
+        if params["steps"] == 20:
+            prefixes.append(params)
+        if len(prefixes) == 3 and not other:  # the other process claims the same point first
+            handle = Tuner({**SPACE, "steps": hpo.Int(20, 100)}, fidelity="steps", storage=url, study_name="s",
+                           heartbeat=1)
+            other["trial"] = exact(handle, params, user_attrs)  # ... and finishes it a second later
+            other["timer"] = threading.Timer(1.0, handle.tell, (other["trial"], 2.0), {"steps": 20})  # (never continued)
+            other["timer"].start()
+        return exact(self, params, user_attrs)
+
+    monkeypatch.setattr(Tuner, "_ask_exactly", racing)
+    train = Curves()
+    out = _tune(tmp_path, "s", train, trials=6, budget=250, heartbeat=1)
+    other["timer"].join()
+    trials = out.tuner.trials
+    theirs, lost = trials[2:4]
+    assert theirs.number == other["trial"].number and config(lost) == config(theirs)
+    assert (lost.state, lost.steps, lost.reason) == ("fail", 0, "stopped: another process took the same work first")
+    searched = [t for t in trials if t.params["steps"] == 20 and t.state == "complete"]
+    assert len(searched) == 4 and len({t.params["x"] for t in searched}) == 4
+    assert [x for x, steps, _ in train.calls if steps == 20] == [t.params["x"] for t in searched if t is not theirs]
+    assert len(train.calls) == 3 + 2  # its own three prefixes and two continuations

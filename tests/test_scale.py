@@ -231,8 +231,8 @@ def test_a_prefix_worker_that_dies_leaves_a_stale_part_that_another_runs_again(t
     stale = [t for t in lost if t.reason.startswith("stale")]
     assert len(stale) == 1 and stale[0].params["steps"] == 20
     # The survivor had the stale prefix pending in its search (it looked while the part ran, for 3
-    # heartbeats) and ran that configuration again, once, rather than leave it a phantom there (or
-    # run it twice, where its own search had asked the same point at the same moment).
+    # heartbeats) and ran that configuration again, once, rather than leave it a phantom there. (The
+    # two searches share a seed: where both asked that point at once, the later claim was stopped.)
     again = [t for t in study.trials if t.params == stale[0].params and t.number > stale[0].number]
     assert [t.state for t in again] == ["complete"]
 
