@@ -317,14 +317,11 @@ class _Parts:
         """``[a_c != b_c]`` over the categorical columns: ``... x a x b x c`` (0.0 or 1.0)."""
         return (A[..., self.cats].unsqueeze(-2) != B[..., self.cats].unsqueeze(-3)).to(A.dtype)
 
-    def factors(
-        self, A: torch.Tensor, B: torch.Tensor, theta: torch.Tensor, differ: torch.Tensor | None = None
-    ) -> list[torch.Tensor]:
-        """The kernel's factors (RBF, categorical; those present) at ``... x a x d`` and ``... x b
-        x d`` (both input-transformed, batch shapes broadcasting): ``... x a x b`` each.
-        Differentiable in ``A``. ``differ``: :meth:`differ` of ``A`` and ``B`` if already built."""
+    def kernel(self, A: torch.Tensor, B: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+        """``k(A, B)`` for ``... x a x d`` and ``... x b x d`` (input-transformed, batch shapes
+        broadcasting): ``... x a x b``. Differentiable in ``A``."""
         values = self.split(theta)
-        out, i = [], 0
+        K, i = None, 0
         if self.rbf is not None:
             ls = values[i]
             i += 1
@@ -332,17 +329,12 @@ class _Parts:
             center = b.mean(-2, keepdim=True)  # as GPyTorch: centring keeps the expanded square accurate
             a, b = (a - center) / ls, (b - center) / ls
             sq = (a * a).sum(-1, keepdim=True) + (b * b).sum(-1).unsqueeze(-2) - 2.0 * a @ b.transpose(-1, -2)
-            out.append(torch.exp(-0.5 * sq.clamp_min(0.0)))
+            K = torch.exp(-0.5 * sq.clamp_min(0.0))
         if self.cat is not None:
             ls = values[i]
-            differ = self.differ(A, B) if differ is None else differ
-            out.append(torch.exp(-(differ @ (1.0 / ls)) / len(ls)))
-        return out
-
-    def kernel(self, A: torch.Tensor, B: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-        """``k(A, B)`` for ``... x a x d`` and ``... x b x d`` (input-transformed): ``... x a x b``."""
-        K = self.factors(A, B, theta)
-        return K[0] if len(K) == 1 else K[0] * K[1]
+            factor = torch.exp(-(self.differ(A, B) @ (1.0 / ls)) / len(ls))
+            K = factor if K is None else K * factor
+        return K
 
     def neg_mll(
         self, theta: np.ndarray, X: np.ndarray, y: np.ndarray, differ: np.ndarray | None = None
