@@ -49,7 +49,9 @@ running is taken for one whose process ended.
 storage and a shared folder) run one tuning by making the same call. Each part is a trial made
 in one step of the storage; each process keeps its own search, which sees the others' running
 prefixes as pending; the first parts by trial number win where two processes take the same work
-at once (the later is failed as stopped, untrained); a part whose process stops beating for 3
+at once (the later is failed as stopped, untrained: the same continuation or start, a searched
+prefix beyond the budget, or one of a configuration another process's search asked at the same
+moment, as searches with one seed do); a part whose process stops beating for 3
 heartbeats is failed as stale and run again (a prefix: its configuration, by a process whose search
 had it pending, so no search keeps a phantom pending point); and each process returns the same
 answer once every part has ended (a process with nothing left to run waits for the others' parts).

@@ -77,14 +77,20 @@ def test_nan_failed_and_pruned_trials_do_not_break_sampling():
             raise ValueError("diverged")
         return (x - 0.25) ** 2
 
-    study = optuna.create_study(sampler=hpo.OptunaSampler(seed=0, n_startup=4))
-    study.optimize(obj, n_trials=15, catch=(ValueError,))
-    states = [t.state for t in study.trials]
-    assert len(states) == 15
-    assert states.count(optuna.trial.TrialState.FAIL) + states.count(optuna.trial.TrialState.PRUNED) >= 1
-    assert study.best_value < 1e-3
-    # the model learned the failing region: the last five trials avoid it
-    assert all(t.params["x"] <= 0.6 for t in study.trials[-5:])
+    inside = 0  # model-based trials in the failing region (x > 0.6), over all seeds
+    for seed in range(8):
+        study = optuna.create_study(sampler=hpo.OptunaSampler(seed=seed, n_startup=4))
+        study.optimize(obj, n_trials=15, catch=(ValueError,))
+        states = [t.state for t in study.trials]
+        assert len(states) == 15
+        assert states.count(optuna.trial.TrialState.FAIL) + states.count(optuna.trial.TrialState.PRUNED) >= 1
+        assert study.best_value < 1e-3
+        inside += sum(t.params["x"] > 0.6 for t in study.trials[4:])
+    # The model learned the failing region: of the 8 x 11 trials after the start, random search
+    # would put 35 there (40% of the box); measured 12. (Once the optimum is pinned, a late trial
+    # or two still explores there: "the last five avoid it", asserted on seed 0 before, held on 2
+    # of these 8 seeds, and on 3 of seeds 0-5 before the likelihood moved to numpy.)
+    assert inside <= 16
 
 
 def test_parallel_threads_get_distinct_points():
