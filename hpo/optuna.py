@@ -459,29 +459,33 @@ class ForecastPruner(BasePruner):
         self.z = float(z)
 
     def prune(self, study: Study, trial: FrozenTrial) -> bool:
-        if len(trial.intermediate_values) < MIN_POINTS:
-            return False  # (before reading the complete trials: this runs at every report)
-        # (Optuna refuses reports in multi-objective studies, so the study has one direction.)
-        sign = -1.0 if study.direction == StudyDirection.MAXIMIZE else 1.0
-        values = [
-            sign * t.value for t in study._get_trials(deepcopy=False, states=(TrialState.COMPLETE,), use_cache=True)
-            if t.value is not None and math.isfinite(t.value)
-        ]
-        reason = _stop_reason(trial, study.direction, sign * min(values) if values else None, self.horizon, self.z)
+        def best() -> float | None:  # (Optuna refuses reports in multi-objective studies: one direction)
+            values = [
+                t.value for t in study._get_trials(deepcopy=False, states=(TrialState.COMPLETE,), use_cache=True)
+                if t.value is not None and math.isfinite(t.value)
+            ]
+            return None if not values else max(values) if study.direction == StudyDirection.MAXIMIZE else min(values)
+
+        reason = _stop_reason(trial, study.direction, best, self.horizon, self.z)
         if reason:
             study._storage.set_trial_system_attr(trial._trial_id, _REASON_KEY, reason)
         return bool(reason)
 
 
-def _stop_reason(trial: FrozenTrial, direction: StudyDirection, best: float | None, horizon: float, z: float) -> str:
-    """Why ``trial`` should stop (:func:`hpo.proxy.should_stop` on its reports against ``best``,
+def _stop_reason(
+    trial: FrozenTrial, direction: StudyDirection, best: Callable[[], float | None], horizon: float, z: float
+) -> str:
+    """Why ``trial`` should stop (:func:`hpo.proxy.should_stop` on its reports against ``best()``,
     the best objective in the study's ``direction``), or "" to go on: also with fewer than
-    ``MIN_POINTS`` reports or no ``best`` yet. The one rule of ``Tuner.should_stop`` and
-    :class:`ForecastPruner`."""
+    ``MIN_POINTS`` reports (``best`` is not called then: this runs at every report) or no best
+    yet. The one rule of ``Tuner.should_stop`` and :class:`ForecastPruner`."""
     steps = sorted(trial.intermediate_values)
-    if len(steps) < MIN_POINTS or best is None:
+    if len(steps) < MIN_POINTS:
+        return ""
+    value = best()
+    if value is None:
         return ""
     sign = -1.0 if direction == StudyDirection.MAXIMIZE else 1.0
     losses = [sign * trial.intermediate_values[k] for k in steps]
-    stop, reason = should_stop(losses, horizon, sign * best, steps=steps, z=z)
+    stop, reason = should_stop(losses, horizon, sign * value, steps=steps, z=z)
     return reason if stop else ""

@@ -51,10 +51,10 @@ in one step of the storage; each process keeps its own search, which sees the ot
 prefixes as pending; the first parts by trial number win where two processes take the same work
 at once (the later is failed as stopped, untrained: the same continuation or start, a searched
 prefix beyond the budget, or one of a configuration another process's search asked at the same
-moment, as searches with one seed do); a part whose process stops beating for 3
-heartbeats is failed as stale and run again (a prefix: its configuration, by a process whose search
-had it pending, so no search keeps a phantom pending point); and each process returns the same
-answer once every part has ended (a process with nothing left to run waits for the others' parts).
+moment, as searches with one seed do); a part whose process stops beating for 3 heartbeats is
+failed as stale and run again (a prefix: its configuration, by a process whose search had it
+pending, so no search keeps a phantom pending point); and each process returns the same answer
+once every part has ended (a process with nothing left to run waits for the others' parts).
 """
 
 from __future__ import annotations
@@ -295,13 +295,9 @@ class _Tuning:
             if not any(r.start and r.params == config for r in runs):
                 return "start", config
         if sum(not r.start for r in runs) < self.searched - len(self.start):
-            for number, config in list(self.orphans.items()):
-                if config in self.start:
-                    continue
-                if any(r.params == config for r in runs):  # run by another part already (two searches
-                    del self.orphans[number]  # with one seed can ask the same point at once); its
-                    continue  # search trial stays pending at a point the search observes anyway
-                return "retry", number
+            for number, config in self.orphans.items():
+                if config not in self.start:
+                    return "retry", number
             return "search", None
         if any(r.prefix_state == "running" for r in runs):
             return "wait", None  # another process's prefix: its value may change which runs go on

@@ -28,7 +28,6 @@ from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage, RetryHeart
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from hpo.proxy import MIN_POINTS
 from hpo.errors import DivergedError, HPOTypeError, HPOValueError, StorageError, TrialStateError, check_int
 from acquisitions.pareto import non_dominated
 from hpo.engine import Fidelity, column_limits, rank
@@ -649,12 +648,12 @@ class Tuner:
             if self._fidelity is None:
                 raise HPOValueError("should_stop() needs `horizon` (the full run's steps) without a fidelity parameter.")
             horizon = self._space[self._fidelity].high
-        if len(frozen.intermediate_values) < MIN_POINTS:
-            return ""  # (before reading the best trial: this runs at every report)
-        try:
-            best = self.best_trial.value
-        except TrialStateError:
-            return ""
+        def best() -> float | None:
+            try:
+                return self.best_trial.value
+            except TrialStateError:
+                return None
+
         return _stop_reason(frozen, self._study.direction, best, horizon, z)
 
     def recommend(self) -> dict[str, Any]:
