@@ -56,7 +56,9 @@ import numpy as np
 import torch
 from botorch.acquisition import AcquisitionFunction
 from botorch.models import ModelListGP
+from botorch.generation.gen import _process_scipy_result, gen_candidates_scipy
 from botorch.optim import optimize_acqf
+from botorch.optim.batched_lbfgs_b import fmin_l_bfgs_b_batched
 from botorch.optim.initializers import gen_batch_initial_conditions, initialize_q_batch
 from botorch.optim.optimize_mixed import optimize_acqf_mixed_alternating
 from botorch.utils.sampling import draw_sobol_samples
@@ -576,12 +578,62 @@ def _optimize(
             options={"maxiter": 200},
             fixed_features=fixed or None,
             return_best_only=False,
+            gen_candidates=_gen_closed_form if callable(getattr(acqf, "value_and_grad", None)) else gen_candidates_scipy,
         )
         X = _best_new(X.detach().reshape(len(X), -1), values.detach().reshape(-1), space, avoid)
     fine = {j: v for j, v in grids.items() if j not in discrete and j not in fixed}
     if fine and not relax:
         X = _snap_to_grids(acqf, X.detach().reshape(1, -1), bounds, fine, held=[*discrete, *categorical, *fixed])
     return X.detach().reshape(1, -1)
+
+
+def _gen_closed_form(
+    initial_conditions: torch.Tensor,
+    acquisition_function: AcquisitionFunction,
+    lower_bounds: torch.Tensor | None = None,
+    upper_bounds: torch.Tensor | None = None,
+    options: Mapping | None = None,
+    fixed_features: Mapping[int, float] | None = None,
+    timeout_sec: float | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """BoTorch's ``gen_candidates_scipy`` (its batched L-BFGS-B from ``initial_conditions``, ``b
+    x 1 x d``, with ``fixed_features`` held) for an acquisition with a closed-form
+    ``value_and_grad`` (:class:`acquisitions.ei.LogEI`): each evaluation without autograd or
+    BoTorch's per-call wrapping, which took about half of the optimiser's time (Hartmann6, asks
+    at 10-30 trials: 58 ms an ask, of which ~20 ms autograd's backward and ~7 ms wrapping).
+    Returns the candidates (``b x 1 x d``) and their values (``b``), as BoTorch's does;
+    ``timeout_sec`` (BoTorch's interface) must be None."""
+    if timeout_sec is not None:
+        raise HPOValueError(f"the closed-form candidate generator has no time limit, but got timeout_sec={timeout_sec}.")
+    X0 = initial_conditions.detach().clone()
+    d = X0.shape[-1]
+    fixed = dict(fixed_features or {})
+    free = [j for j in range(d) if j not in fixed]
+    for j, value in fixed.items():
+        X0[..., j] = value
+    low = lower_bounds[free] if lower_bounds is not None else torch.full((len(free),), -math.inf, dtype=X0.dtype)
+    high = upper_bounds[free] if upper_bounds is not None else torch.full((len(free),), math.inf, dtype=X0.dtype)
+    x0 = torch.minimum(torch.maximum(X0[:, 0, free], low), high)
+
+    def negated(x: np.ndarray, batch_indices: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        X = torch.from_numpy(x).reshape(len(batch_indices), len(free))
+        if fixed:
+            full = X0[batch_indices, 0].clone()
+            full[:, free] = X
+            X = full
+        value, grad = acquisition_function.value_and_grad(X)
+        return -value.numpy(), -(grad[:, free] if fixed else grad).numpy()
+
+    options = {"maxiter": 2000, **(options or {})}
+    xs, _, results = fmin_l_bfgs_b_batched(
+        negated, x0.numpy(), bounds=list(zip(low.tolist(), high.tolist())), pass_batch_indices=True, **options
+    )
+    for result in results:
+        _process_scipy_result(res=result, options=options)
+    X = X0.clone()
+    X[:, 0, free] = torch.minimum(torch.maximum(torch.from_numpy(xs).reshape(len(X), len(free)), low), high)
+    with torch.no_grad():
+        return X, acquisition_function(X)
 
 
 def _starts(acqf: AcquisitionFunction, bounds: torch.Tensor, settings: Settings, floor: float | None) -> torch.Tensor:

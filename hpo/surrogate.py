@@ -501,6 +501,37 @@ class LeanGP(Model):
         mean, var = _MeanVariance.apply(X.reshape(-1, X.shape[-1]), self)
         return mean.reshape(shape), var.reshape(shape)
 
+    def mean_and_variance_grad(
+        self, X: torch.Tensor, grad: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """The marginal posterior mean and variance at each of the ``b x d`` points ``X`` (each
+        ``b``) and, with ``grad``, their gradients in each point's own inputs (each ``b x d``;
+        a point's moments depend on it alone), in closed form without autograd. With ``a = K^-1
+        (y - c)``, ``w = K^-1 k(x)`` and ``dk_i/dx_j = -k_i (x_j - x_ij) / l_j^2`` (RBF columns,
+        after the input transform): ``d mean/dx_j = sum_i a_i dk_i/dx_j`` and ``d var/dx_j = -2
+        sum_i w_i dk_i/dx_j``; categorical columns get zero, as in BoTorch's kernel."""
+        Xt = (X - self._offset) / self._scale  # b x d
+        Ks = self._parts.kernel(Xt, self._X, self._theta)  # b x n
+        V = torch.linalg.solve_triangular(self._L, Ks.T, upper=False)  # n x b
+        mean = self._mean + self._sd * (self._constant + Ks @ self._alpha)
+        var = self._sd**2 * (1.0 - (V * V).sum(0)).clamp_min(0.0)
+        if not grad:
+            return mean, var, None, None
+        d_mean, d_var = torch.zeros_like(Xt), torch.zeros_like(Xt)
+        parts = self._parts
+        if parts.rbf is not None:
+            ls = parts.split(self._theta)[0]  # the RBF lengthscales come first
+            cols = slice(None) if parts.ords is None else parts.ords
+            x, train = Xt[:, cols], self._X[:, cols]
+            W = torch.linalg.solve_triangular(self._L.T, V, upper=True).T  # b x n: K^-1 k(x)
+
+            def along(C: torch.Tensor) -> torch.Tensor:  # sum_i C_i dk_i/dx for C = weights * k
+                return -(C.sum(-1, keepdim=True) * x - C @ train) / ls**2
+
+            d_mean[:, cols] = self._sd * along(Ks * self._alpha)
+            d_var[:, cols] = -2.0 * self._sd**2 * along(Ks * W)
+        return mean, var, d_mean / self._scale, d_var / self._scale
+
     @property
     def num_outputs(self) -> int:
         return 1
@@ -536,37 +567,19 @@ class LeanGP(Model):
 
 
 class _MeanVariance(torch.autograd.Function):
-    """``(mean, variance)`` of a :class:`LeanGP` at ``b x d`` points, with the gradient in closed
-    form. With ``a = K^-1 (y - c)``, ``w = K^-1 k(x)`` and ``dk_i/dx_j = -k_i (x_j - x_ij) / l_j^2``
-    (RBF columns, after the input transform):
-    ``d mean/dx_j = sum_i a_i dk_i/dx_j`` and ``d var/dx_j = -2 sum_i w_i dk_i/dx_j``."""
+    """``(mean, variance)`` of a :class:`LeanGP` at ``b x d`` points as one autograd node, its
+    gradient from :meth:`LeanGP.mean_and_variance_grad`."""
 
     @staticmethod
     def forward(ctx, X: torch.Tensor, gp: "LeanGP") -> tuple[torch.Tensor, torch.Tensor]:
-        Xt = (X - gp._offset) / gp._scale  # b x d
-        Ks = gp._parts.kernel(Xt, gp._X, gp._theta)  # b x n
-        V = torch.linalg.solve_triangular(gp._L, Ks.T, upper=False)  # n x b
-        mean = gp._constant + Ks @ gp._alpha
-        var = (1.0 - (V * V).sum(0)).clamp_min(0.0)
-        ctx.gp = gp
-        ctx.save_for_backward(Xt, Ks, V)
-        return gp._mean + gp._sd * mean, gp._sd**2 * var
+        mean, var, d_mean, d_var = gp.mean_and_variance_grad(X, grad=ctx.needs_input_grad[0])
+        ctx.save_for_backward(d_mean, d_var)
+        return mean, var
 
     @staticmethod
     def backward(ctx, grad_mean: torch.Tensor, grad_var: torch.Tensor):
-        gp = ctx.gp
-        Xt, Ks, V = ctx.saved_tensors
-        grad = torch.zeros_like(Xt)
-        parts = gp._parts
-        if parts.rbf is not None:
-            ls = parts.split(gp._theta)[0]  # the RBF lengthscales come first
-            cols = slice(None) if parts.ords is None else parts.ords
-            x, train = Xt[:, cols], gp._X[:, cols]
-            W = torch.linalg.solve_triangular(gp._L.T, V, upper=True).T  # b x n: K^-1 k(x)
-            # sum_i c_i k_i (x - x_i) for c = grad_mean * sd * a - 2 grad_var * sd^2 * w
-            C = Ks * (gp._sd * grad_mean.unsqueeze(-1) * gp._alpha - 2.0 * gp._sd**2 * grad_var.unsqueeze(-1) * W)
-            grad[:, cols] = -(C.sum(-1, keepdim=True) * x - C @ train) / ls**2
-        return grad / gp._scale, None
+        d_mean, d_var = ctx.saved_tensors
+        return grad_mean.unsqueeze(-1) * d_mean + grad_var.unsqueeze(-1) * d_var, None
 
 
 def _hyperparameters(model) -> dict[str, torch.Tensor]:

@@ -302,3 +302,26 @@ def test_a_noise_free_step_takes_the_best_optimum_that_repeats_no_observation(av
         torch.manual_seed(seed)  # the random starts, as in a step (engine._model_step)
         x = engine._optimize(_TwoPeaks(), LINE, settings, avoid=avoid, seed=seed)
     assert abs(float(x[0, 0]) - expected) < 1e-3
+
+
+@pytest.mark.parametrize("fixed", [None, {1: 0.4}])
+def test_closed_form_candidates_equal_botorchs_from_the_same_starts(fixed):
+    """The acquisition optimiser's closed-form path (no autograd) runs BoTorch's batched L-BFGS-B
+    from the same starts to the same optima and values, with columns held as BoTorch holds them."""
+    rng = np.random.default_rng(4)
+    X = torch.as_tensor(rng.random((15, 3)))
+    Y = -((X - torch.tensor([0.3, 0.6, 0.5], dtype=torch.float64)) ** 2).sum(-1, keepdim=True) + 0.1 * torch.sin(9 * X[:, :1])
+    bounds = torch.tensor([[0.0] * 3, [1.0] * 3], dtype=torch.float64)
+    model = surrogate.fit_model(X, Y, bounds=bounds)
+    acqf = engine.log_ei(surrogate.LeanGP(model), best_f=Y.max())
+    starts = torch.as_tensor(rng.random((6, 1, 3)))
+    kwargs = dict(lower_bounds=bounds[0], upper_bounds=bounds[1], options={"maxiter": 200}, fixed_features=fixed)
+    ours, our_values = engine._gen_closed_form(starts, acqf, **kwargs)
+    theirs, their_values = engine.gen_candidates_scipy(starts, acqf, **kwargs)
+    torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-6)
+    torch.testing.assert_close(our_values, their_values, rtol=1e-9, atol=1e-9)
+    held = starts.clone()
+    if fixed:
+        held[..., 1] = 0.4
+        assert torch.all(ours[..., 1] == 0.4)
+    assert torch.all((ours >= 0) & (ours <= 1)) and torch.all(our_values >= acqf(held) - 1e-12)
