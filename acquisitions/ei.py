@@ -7,9 +7,12 @@ acquisition keeps useful gradients where plain EI underflows to zero.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
+import numpy as np
 import torch
+from scipy import special
 from botorch.acquisition import AcquisitionFunction
 from botorch.acquisition.analytic import LogExpectedImprovement, _log_ei_helper
 from botorch.acquisition.logei import qLogExpectedImprovement, qLogNoisyExpectedImprovement
@@ -71,22 +74,41 @@ class LogEI(AcquisitionFunction):
 
     def value_and_grad(self, X: torch.Tensor, grad: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Log-EI at ``b x d`` points and (with ``grad``) its gradient in each point (``b``,
-        ``b x d``), in closed form without autograd: with ``s = sqrt(var)`` and ``u = (mean -
-        best_f) / s``, log-EI is ``log h(u) + log s`` (``h(u) = phi(u) + u Phi(u)``, by BoTorch's
-        stable ``_log_ei_helper``), ``d/dmean = g / s`` and ``d/ds = (1 - g u) / s`` with ``g =
+        ``b x d``), in closed form on numpy arrays (no autograd, no per-operation overhead of
+        torch's): with ``s = sqrt(var)`` and ``u = (mean -
+        best_f) / s``, log-EI is ``log h(u) + log s`` (``h(u) = phi(u) + u Phi(u)``, by
+        :func:`_log_h`), ``d/dmean = g / s`` and ``d/ds = (1 - g u) / s`` with ``g =
         Phi(u) / h(u)``, the derivative of ``log h``."""
-        with torch.no_grad():
-            mean, var, d_mean, d_var = self.model.mean_and_variance_grad(X, grad=grad)
-            sigma = var.clamp_min(1e-12).sqrt()  # as BoTorch's analytic acquisitions
-            u = (mean - self.best_f) / sigma
-            log_h = _log_ei_helper(u)
-            value = log_h + sigma.log()
-            if not grad:
-                return value, None
-            g = torch.exp(torch.special.log_ndtr(u) - log_h)
-            d_sigma = torch.where(var > 1e-12, 0.5 / sigma, 0.0)  # d s / d var, 0 where clamped
-            by_var = (1.0 - g * u) / sigma * d_sigma
-            return value, (g / sigma).unsqueeze(-1) * d_mean + by_var.unsqueeze(-1) * d_var
+        moments = self.model.mean_and_variance_grad(X, grad=grad)
+        mean, var, d_mean, d_var = (None if m is None else m.detach().numpy() for m in moments)
+        sigma = np.sqrt(np.maximum(var, 1e-12))  # as BoTorch's analytic acquisitions
+        u = (mean - float(self.best_f)) / sigma
+        log_h = _log_h(u)
+        value = torch.from_numpy(log_h + np.log(sigma))
+        if not grad:
+            return value, None
+        g = np.exp(special.log_ndtr(u) - log_h)
+        d_sigma = np.where(var > 1e-12, 0.5 / sigma, 0.0)  # d s / d var, 0 where clamped
+        by_var = (1.0 - g * u) / sigma * d_sigma
+        return value, torch.from_numpy((g / sigma)[:, None] * d_mean + by_var[:, None] * d_var)
+
+
+def _log_h(u: np.ndarray) -> np.ndarray:
+    """``log h(u)``, ``h(u) = phi(u) + u Phi(u)``: BoTorch's ``_log_ei_helper`` (accurate for
+    ``|u|`` up to 1e100) on numpy arrays, its branches unchanged: ``log h`` directly above ``u =
+    -1``; below, ``log phi(u) + log(1 - exp(w))`` with ``w = log(|u| Phi(u) / phi(u))`` from the
+    scaled complementary error function, and beyond ``u = -1e6`` the leading term ``-2 log|u|``."""
+    upper = np.maximum(u, -1.0)
+    log_upper = np.log(np.exp(-0.5 * upper * upper) / _SQRT_2PI + upper * special.ndtr(upper))
+    lower = np.minimum(u, -1.0)
+    far = np.maximum(lower, -1e6)
+    w = np.log(special.erfcx(-far / math.sqrt(2.0)) * np.abs(far)) + 0.5 * math.log(math.pi / 2.0)
+    log1mexp = np.where(w > -math.log(2.0), np.log(-np.expm1(w)), np.log1p(-np.exp(w)))
+    log_lower = -0.5 * u * u - math.log(_SQRT_2PI) + np.where(u > -1e6, log1mexp, -2.0 * np.log(np.abs(lower)))
+    return np.where(u > -1.0, log_upper, log_lower)
+
+
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 
 class _ValueWithGrad(torch.autograd.Function):

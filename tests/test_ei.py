@@ -10,7 +10,7 @@ from botorch.models import SingleTaskGP
 from botorch.utils.testing import MockModel, MockPosterior
 from scipy.stats import norm
 
-from acquisitions.ei import LogEI, log_ei, log_nei
+from acquisitions.ei import LogEI, _log_h, log_ei, log_nei
 
 
 def _mock(mean: float, sd: float) -> MockModel:
@@ -149,3 +149,17 @@ def test_lean_log_ei_checks_its_inputs():
         LogEI(_mock(0.0, 1.0), best_f=0.0)
     with pytest.raises(ValueError, match="q = 2"):
         LogEI(_Smooth(1.0), best_f=0.0)(torch.zeros(1, 2, 3, dtype=torch.float64))
+
+
+def test_log_h_on_numpy_equals_botorchs_helper_over_its_whole_range():
+    """``_log_h`` is BoTorch's ``_log_ei_helper`` on numpy arrays: every branch (above -1, the
+    erfcx branch below it, the leading term beyond -1e6), to a few ulps."""
+    u = torch.cat([
+        -torch.logspace(-3, 100, 400, dtype=torch.float64),
+        torch.linspace(-40.0, 40.0, 801, dtype=torch.float64),
+        torch.logspace(-3, 100, 400, dtype=torch.float64),
+        torch.tensor([-1.0, -1e6, 0.0], dtype=torch.float64),
+    ])
+    ours = torch.from_numpy(_log_h(u.numpy()))
+    torch.testing.assert_close(ours, _log_ei_helper(u), rtol=1e-12, atol=1e-12)
+    assert torch.isfinite(ours).all()
