@@ -25,11 +25,13 @@ per output, with every step's reason, so it is never silent):
 Step 4 still gives a calibrated-enough model for Bayesian optimisation; there is no silent
 fall back to random search.
 
-The models are BoTorch ``SingleTaskGP``s, but the two hot loops run on plain tensors: the
+The models are BoTorch ``SingleTaskGP``s, but the two hot loops run on plain arrays: the
 marginal likelihood is maximised by :func:`_lean_fit` (GPyTorch's objective and bounds, a
-closed-form gradient), and :class:`LeanGP` evaluates the posterior for the acquisitions that
-only read it. Both equal GPyTorch's numbers to ~1e-9 (tested); GPyTorch's per-call overhead made
-them 3-5x slower at the sizes hpo sees (see the performance issue's note).
+closed-form gradient, numpy), and :class:`LeanGP` evaluates the posterior for the acquisitions
+that only read it (its marginal moments and their gradient in numpy, the joint posterior in
+torch). Both equal GPyTorch's numbers to ~1e-9 (tested); GPyTorch's per-call overhead made them
+3-5x slower at the sizes hpo sees, and torch's per-operation overhead (~5-10 us) 2-4x slower
+again (see the performance issue's note and the README's benchmark section).
 """
 
 from __future__ import annotations
@@ -474,7 +476,7 @@ def _lean_fit(model, options: Mapping[str, float]) -> float:
 
 
 class LeanGP(Model):
-    """The posterior of a GP fitted by :func:`fit_model`, computed on plain tensors.
+    """The posterior of a GP fitted by :func:`fit_model`, computed on plain tensors and arrays.
 
     The same numbers as the ``SingleTaskGP``'s posterior (to ~1e-10; tested), without GPyTorch's
     lazy tensors, which made one evaluation of log-EI cost ~7-10 ms at n <= 100 (batch of 10)
