@@ -559,6 +559,7 @@ def _optimize(
             Xl, vl = optimize_acqf(
                 acqf, bounds=bounds, q=1, num_restarts=1, raw_samples=None,
                 batch_initial_conditions=start.unsqueeze(0), fixed_features=held_here, options={"maxiter": 200},
+                gen_candidates=_generator(acqf),
             )
             if float(vl) > float(value):
                 X, value = Xl, vl
@@ -578,13 +579,20 @@ def _optimize(
             options={"maxiter": 200},
             fixed_features=fixed or None,
             return_best_only=False,
-            gen_candidates=_gen_closed_form if callable(getattr(acqf, "value_and_grad", None)) else gen_candidates_scipy,
+            gen_candidates=_generator(acqf),
         )
         X = _best_new(X.detach().reshape(len(X), -1), values.detach().reshape(-1), space, avoid)
     fine = {j: v for j, v in grids.items() if j not in discrete and j not in fixed}
     if fine and not relax:
         X = _snap_to_grids(acqf, X.detach().reshape(1, -1), bounds, fine, held=[*discrete, *categorical, *fixed])
     return X.detach().reshape(1, -1)
+
+
+def _generator(acqf: AcquisitionFunction) -> Callable:
+    """The candidate generator for ``optimize_acqf``: :func:`_gen_closed_form` for an acquisition
+    with a closed-form ``value_and_grad``, else BoTorch's ``gen_candidates_scipy``. (BoTorch's
+    mixed optimiser, ``optimize_acqf_mixed_alternating``, always uses its own.)"""
+    return _gen_closed_form if callable(getattr(acqf, "value_and_grad", None)) else gen_candidates_scipy
 
 
 def _gen_closed_form(
@@ -710,6 +718,7 @@ def _snap_to_grids(
             candidate, value = optimize_acqf(
                 acqf, bounds=bounds, q=1, num_restarts=1, raw_samples=None,
                 batch_initial_conditions=start.unsqueeze(0), fixed_features=fixed, options={"maxiter": 50},
+                gen_candidates=_generator(acqf),
             )
         if float(value) > best_value:
             best, best_value = candidate.detach().reshape(1, -1), float(value)
