@@ -22,6 +22,8 @@ from botorch.sampling import SobolQMCNormalSampler
 
 __all__ = ["LogEI", "log_ei", "log_nei", "qmc_sampler"]
 
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+
 
 class _LogH(torch.autograd.Function):
     """``log h(u)``, ``h(u) = phi(u) + u Phi(u)`` (the standardised EI), by BoTorch's stable
@@ -75,10 +77,9 @@ class LogEI(AcquisitionFunction):
     def value_and_grad(self, X: torch.Tensor, grad: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Log-EI at ``b x d`` points and (with ``grad``) its gradient in each point (``b``,
         ``b x d``), in closed form on numpy arrays (no autograd, no per-operation overhead of
-        torch's): with ``s = sqrt(var)`` and ``u = (mean -
-        best_f) / s``, log-EI is ``log h(u) + log s`` (``h(u) = phi(u) + u Phi(u)``, by
-        :func:`_log_h`), ``d/dmean = g / s`` and ``d/ds = (1 - g u) / s`` with ``g =
-        Phi(u) / h(u)``, the derivative of ``log h``."""
+        torch's): with ``s = sqrt(var)`` and ``u = (mean - best_f) / s``, log-EI is ``log h(u) +
+        log s`` (``h(u) = phi(u) + u Phi(u)``, by :func:`_log_h`), ``d/dmean = g / s`` and ``d/ds
+        = (1 - g u) / s`` with ``g = Phi(u) / h(u)``, the derivative of ``log h``."""
         moments = self.model.mean_and_variance_grad(X, grad=grad)
         mean, var, d_mean, d_var = (None if m is None else m.detach().numpy() for m in moments)
         sigma = np.sqrt(np.maximum(var, 1e-12))  # as BoTorch's analytic acquisitions
@@ -106,9 +107,6 @@ def _log_h(u: np.ndarray) -> np.ndarray:
     log1mexp = np.where(w > -math.log(2.0), np.log(-np.expm1(w)), np.log1p(-np.exp(w)))
     log_lower = -0.5 * u * u - math.log(_SQRT_2PI) + np.where(u > -1e6, log1mexp, -2.0 * np.log(np.abs(lower)))
     return np.where(u > -1.0, log_upper, log_lower)
-
-
-_SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 
 class _ValueWithGrad(torch.autograd.Function):

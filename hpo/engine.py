@@ -55,8 +55,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from botorch.acquisition import AcquisitionFunction
-from botorch.models import ModelListGP
 from botorch.generation.gen import _process_scipy_result, gen_candidates_scipy
+from botorch.models import ModelListGP
 from botorch.optim import optimize_acqf
 from botorch.optim.batched_lbfgs_b import fmin_l_bfgs_b_batched
 from botorch.optim.initializers import gen_batch_initial_conditions, initialize_q_batch
