@@ -16,6 +16,7 @@ from hpo.surrogate import (
     LeanGP,
     OutputWarp,
     _build,
+    _factorise,
     _lean_fit,
     _loo_log_density,
     _Parts,
@@ -135,6 +136,26 @@ def test_lean_posterior_equals_the_gpytorch_posterior(cats):
         (grad,) = torch.autograd.grad((weights * (mean + 3 * var)).sum(), a)
         (expected,) = torch.autograd.grad((weights * (ref_mean + 3 * ref_var)).sum(), b)
         torch.testing.assert_close(grad, expected, rtol=1e-7, atol=1e-9)
+
+
+def test_factorise_gives_the_factor_solve_and_inverse_also_of_a_singular_matrix():
+    """LAPACK's potrf, potrs and potri: L L^T = K, alpha = K^-1 r and the symmetric inverse; where
+    potrf fails (a rank-one matrix), the factor comes from the jitter steps of _cholesky."""
+    rng = np.random.default_rng(0)
+    A = rng.random((6, 6))
+    K, r = A @ A.T + 0.1 * np.eye(6), rng.random(6)
+    L, alpha, inverse = _factorise(K, r)
+    np.testing.assert_allclose(np.triu(L, 1), 0.0)
+    np.testing.assert_allclose(L @ L.T, K, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(alpha, np.linalg.solve(K, r), rtol=1e-9)
+    np.testing.assert_allclose(inverse, np.linalg.inv(K), rtol=1e-9, atol=1e-9)
+    assert np.array_equal(inverse, inverse.T)
+    ones = np.ones((4, 4))
+    L, alpha, inverse = _factorise(ones, np.ones(4))
+    jittered = L @ L.T - ones
+    assert np.allclose(jittered, np.diag(np.diag(jittered)), atol=1e-12)  # jitter on the diagonal only
+    assert 1e-9 < jittered[0, 0] <= 1e-6 + 1e-12
+    np.testing.assert_allclose(inverse @ (ones + np.diag(np.diag(jittered))), np.eye(4), atol=1e-6)
 
 
 def test_yeojohnson_exponent_equals_scipys_clipped():
