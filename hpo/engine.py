@@ -612,7 +612,9 @@ def _gen_closed_form(
     Returns the candidates (``b x 1 x d``) and their values (``b``), as BoTorch's does;
     ``timeout_sec`` (BoTorch's interface) must be None."""
     if timeout_sec is not None:
-        raise HPOValueError(f"the closed-form candidate generator has no time limit, but got timeout_sec={timeout_sec}.")
+        raise HPOValueError(
+            f"the closed-form candidate generator has no time limit, but got timeout_sec={timeout_sec}."
+        )
     X0 = initial_conditions.detach().clone()
     d = X0.shape[-1]
     fixed = dict(fixed_features or {})

@@ -144,10 +144,11 @@ def _neighbour_median(t: np.ndarray, y: np.ndarray, window: int) -> np.ndarray:
     window: all pairs took 9.3 s to forecast 10,000 losses). Padded with copies of the end point,
     as before, an end point's residual was half the local slope, and the first and last of 5
     reports of a steep curve (0.3 + 2 exp(-t/40) at t = 10, ..., 50) were cut as spikes: 3 points
-    were left for 3 parameters, and the forecast was sure to 7e-7 of a loss 0.06 off. Over 4,000 noisy curves each (1 + 2 exp(-2t/n), noise
-    0.02), some point was cut from 8.0% of those of n = 10 points (57% before), 4.1% of n = 20 (13%),
-    0.5% of n = 40 (0.3%); from flat noise of 10 points, 3.8% (1.6%: a line through two noisy
-    points predicts an end less well than a copy of it does where nothing decays)."""
+    were left for 3 parameters, and the forecast was sure to 7e-7 of a loss 0.06 off. Over 4,000
+    noisy curves each (1 + 2 exp(-2t/n), noise 0.02), some point was cut from 8.0% of those of n =
+    10 points (57% before), 4.1% of n = 20 (13%), 0.5% of n = 40 (0.3%); from flat noise of 10
+    points, 3.8% (1.6%: a line through two noisy points predicts an end less well than a copy of
+    it does where nothing decays)."""
     half = window // 2
     padded = np.pad(y, half, mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)

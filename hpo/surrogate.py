@@ -360,8 +360,7 @@ class _Parts:
             x = X if self.ords is None else X[:, self.ords]
             x = x - x.mean(0)  # (centred, as GPyTorch: the expanded square stays accurate)
             a = x / ls
-            norms = (a * a).sum(1)
-            K = K * np.exp(-0.5 * np.maximum(norms[:, None] + norms[None, :] - 2.0 * a @ a.T, 0.0))
+            K = K * _squared_exponential(a, a, (a * a).sum(1))
         if self.cat is not None:
             differ = differ if differ is not None else self.differ(torch.from_numpy(X), torch.from_numpy(X)).numpy()
             K = K * np.exp(-(differ @ (1.0 / values[i])) / len(values[i]))
@@ -385,6 +384,13 @@ class _Parts:
                 mll += logp
                 g += dlogp
         return -mll / n, -np.concatenate(grads) / n
+
+
+def _squared_exponential(a: np.ndarray, b: np.ndarray, b_norms: np.ndarray) -> np.ndarray:
+    """``exp(-|a_i - b_j|^2 / 2)`` for rows already centred and divided by the lengthscales (``a x
+    d`` and ``b x d``; ``b_norms``: ``|b_j|^2``) by the expanded square, as :meth:`_Parts.kernel`
+    computes it in torch: ``a x b``."""
+    return np.exp(-0.5 * np.maximum((a * a).sum(1)[:, None] + b_norms - 2.0 * a @ b.T, 0.0))
 
 
 def _factorise(Ky: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -468,7 +474,9 @@ def _lean_fit(model, options: Mapping[str, float]) -> float:
     x0 = parts.vector().numpy()
     bounds = [(None if low == -math.inf else low, None) for low in parts.lower()]
     x0 = np.maximum(x0, [low for low in parts.lower()])
-    result = optimize.minimize(parts.neg_mll, x0, args=(X, y, differ), jac=True, method="L-BFGS-B", bounds=bounds, options=dict(options))
+    result = optimize.minimize(
+        parts.neg_mll, x0, args=(X, y, differ), jac=True, method="L-BFGS-B", bounds=bounds, options=dict(options)
+    )
     if not np.all(np.isfinite(result.x)):
         raise RuntimeError(f"L-BFGS-B returned non-finite hyperparameters ({result.message})")
     parts.load(torch.as_tensor(result.x, dtype=torch.float64))
@@ -598,13 +606,14 @@ class _Moments:
             self.cat_weights = 1.0 / values[1 if self.rbf else 0] / len(self.cats)
             self.train_cats = train[:, self.cats]
 
-    def __call__(self, X: np.ndarray, grad: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    def __call__(
+        self, X: np.ndarray, grad: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
         Xt = (X - self.offset) / self.scale  # b x d
         K = np.ones((len(Xt), len(self.L)))  # b x n
         if self.rbf:
             x = Xt[:, self.cols]
-            a = (x - self.center) / self.ls
-            K = np.exp(-0.5 * np.maximum((a * a).sum(1)[:, None] + self.b_norms - 2.0 * a @ self.b.T, 0.0))
+            K = _squared_exponential((x - self.center) / self.ls, self.b, self.b_norms)
         if self.cats is not None:
             differ = (Xt[:, self.cats][:, None, :] != self.train_cats[None, :, :]).astype(Xt.dtype)
             K = K * np.exp(-(differ @ self.cat_weights))

@@ -648,6 +648,7 @@ class Tuner:
             if self._fidelity is None:
                 raise HPOValueError("should_stop() needs `horizon` (the full run's steps) without a fidelity parameter.")
             horizon = self._space[self._fidelity].high
+
         def best() -> float | None:
             try:
                 return self.best_trial.value
