@@ -110,10 +110,11 @@ def _log_h(u: np.ndarray) -> np.ndarray:
 
 
 class _ValueWithGrad(torch.autograd.Function):
-    """:meth:`LogEI.value_and_grad` as one autograd node."""
+    """An acquisition's closed-form ``value_and_grad(X)`` (``b x d`` -> ``b``, ``b x d``; as
+    :meth:`LogEI.value_and_grad`) as one autograd node."""
 
     @staticmethod
-    def forward(ctx, X: torch.Tensor, acqf: LogEI) -> torch.Tensor:
+    def forward(ctx, X: torch.Tensor, acqf: AcquisitionFunction) -> torch.Tensor:
         value, grad = acqf.value_and_grad(X)
         ctx.save_for_backward(grad)
         return value

@@ -6,7 +6,8 @@ better" here (callers negate minimised ones); constraints are feasible where ``<
 - :func:`log_ehvi` scores candidates by the expected gain in hypervolume over the observed
   Pareto front (noise-free observations: the front is known, one box decomposition serves every
   sample, so it is cheap); :class:`LogEHVI` is its closed form for one candidate of independent
-  outputs, without sampling.
+  outputs, without sampling, and :class:`SampledLogEHVI` its MC estimate for one such candidate
+  (the same values) without BoTorch's posterior, sampler or autograd.
 - :func:`log_nehvi` scores candidates by the expected gain in hypervolume of the (uncertain) Pareto
   front of the observed points (Daulton et al. 2021, in log space as in Ament et al. 2023);
   BoTorch's box decompositions make it exact but exponential in m, so it serves up to
@@ -20,10 +21,12 @@ better" here (callers negate minimised ones); constraints are feasible where ``<
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import torch
 from botorch.acquisition import AcquisitionFunction
+from botorch.acquisition.logei import TAU_MAX, TAU_RELU
 from botorch.acquisition.multi_objective.logei import (
     qLogExpectedHypervolumeImprovement,
     qLogNoisyExpectedHypervolumeImprovement,
@@ -36,9 +39,10 @@ from botorch.utils.multi_objective.box_decompositions.non_dominated import FastN
 from botorch.utils.multi_objective.pareto import is_non_dominated
 from botorch.utils.multi_objective.scalarization import get_chebyshev_scalarization
 from botorch.utils.safe_math import log1mexp
-from botorch.utils.sampling import sample_simplex
+from botorch.utils.sampling import draw_sobol_normal_samples, sample_simplex
+from torch.nn.functional import softplus
 
-from acquisitions.ei import _LogH, log_nei, qmc_sampler
+from acquisitions.ei import _LogH, _ValueWithGrad, log_nei, qmc_sampler
 
 __all__ = [
     "MAX_HV_OBJECTIVES",
@@ -48,6 +52,7 @@ __all__ = [
     "infer_reference_point",
     "acquisition_reference_point",
     "LogEHVI",
+    "SampledLogEHVI",
     "log_ehvi",
     "log_nehvi",
     "parego",
@@ -58,6 +63,10 @@ MAX_HV_OBJECTIVES = 4
 # The acquisitions' reference point with two objectives: this fraction of the front's range below
 # the front's nadir (never farther than the reports' rule); see infer_reference_point.
 FRONT_MARGIN = 0.5
+# BoTorch's fatmoid: its inflection point's distance from 0
+_FATMOID_SHIFT = 1.0 / math.sqrt(3.0)
+# SampledLogEHVI's block of points x samples x boxes x m entries
+_BLOCK = 1 << 18
 
 
 def non_dominated(Y: torch.Tensor) -> torch.Tensor:
@@ -229,6 +238,144 @@ class LogEHVI(AcquisitionFunction):
             c_mean, c_var = model.mean_and_variance(x)
             value = value + torch.special.log_ndtr(-c_mean / c_var.clamp_min(1e-12).sqrt())
         return value
+
+
+class SampledLogEHVI(AcquisitionFunction):
+    """BoTorch's MC log expected hypervolume improvement of one candidate of independent outputs,
+    evaluated on numpy from the models' marginal moments, with its gradient in closed form.
+
+    ``qLogExpectedHypervolumeImprovement`` (:func:`log_ehvi`) at q = 1 without pending points
+    samples the outputs at x as ``y_s = mean + sd z_s`` (independent GPs: the covariance of one
+    point's outputs is diagonal), ``z`` the sampler's quasi-MC normal base samples, and averages a
+    smoothed hypervolume improvement over them. With the region that improves on the front cut
+    into boxes ``[l_c, u_c]`` (as :class:`LogEHVI`'s), its value is::
+
+        log_area_sc = sum_k fatmin(log fatplus(y_sk - l_ck), log(min(u_ck, 1e10) - l_ck))
+        value = logmeanexp_s(logsumexp_c(log_area_sc) + sum_j log fatmoid(-y_sj / eta))
+
+    over the objectives k and the constraints' outputs j, ``fatplus`` BoTorch's fat-tailed
+    softplus with temperature ``TAU_RELU`` (1e-6) and ``fatmin`` its fat-tailed smooth minimum with
+    temperature ``TAU_MAX`` (1e-2), as in BoTorch's fused kernel. This class computes the same
+    values (tested against BoTorch's on the same GPs and base samples) with its derivative through
+    ``y = mean + sd z`` and ``model.mean_and_variance_grad``, so no posterior object, sampler or
+    autograd graph is built per evaluation: those were ~70% of a two-objective ask (BraninCurrin
+    at 40 trials: 0.45 s per trial against Optuna GPSampler's 0.15).
+
+    Two objectives keep this MC form rather than :class:`LogEHVI`'s closed form: the smoothing,
+    which floors the log values near -40, measured better there (see ``hpo.engine._ehvi``).
+
+    Args:
+        objectives: One model per objective ("larger is better"), each with
+            ``mean_and_variance_grad(X, grad)`` (e.g. :class:`hpo.surrogate.LeanGP`).
+        ref_point: A ``m``-dim Tensor: the hypervolume's lower corner.
+        Y: A ``f x m``-dim Tensor of the feasible observed objective values (maybe empty).
+        constraints: One such model per constraint (feasible where ``<= 0``).
+        mc_samples: Quasi-MC samples.
+        seed: Seed of the quasi-MC base samples (as :func:`acquisitions.ei.qmc_sampler`'s).
+        eta: The constraints' smoothing temperature (BoTorch's default).
+    """
+
+    def __init__(
+        self,
+        objectives: Sequence[Model],
+        *,
+        ref_point: torch.Tensor,
+        Y: torch.Tensor,
+        constraints: Sequence[Model] = (),
+        mc_samples: int = 128,
+        seed: int = 0,
+        eta: float = 1e-2,
+    ) -> None:
+        models = [*objectives, *constraints]
+        missing = [type(m).__name__ for m in models if not callable(getattr(m, "mean_and_variance_grad", None))]
+        if missing:
+            raise TypeError(f"SampledLogEHVI needs models with mean_and_variance_grad(X), but got {missing}.")
+        if ref_point.shape != (len(objectives),):
+            raise ValueError(
+                f"ref_point must have one entry per objective ({len(objectives)}), but got {tuple(ref_point.shape)}."
+            )
+        super().__init__(model=ModelList(*models))
+        self._models, self._m, self._eta = models, len(objectives), float(eta)
+        lower, upper = _improvement_boxes(ref_point, Y).get_hypercell_bounds()  # cells x m each
+        keep = (upper > lower).all(dim=-1)  # a box of zero width adds exp(-inf) = 0 to the sum
+        self._lower = lower[keep].double()
+        self._log_length = (upper[keep].double().clamp_max(1e10) - self._lower).log()
+        # as SobolQMCNormalSampler draws them for one point (q = 1): samples x outputs
+        self._z = draw_sobol_normal_samples(d=len(models), n=mc_samples, seed=seed, dtype=torch.float64)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """``X``: a ``batch_shape x 1 x d``-dim Tensor; returns ``batch_shape`` log-EHVI values,
+        differentiable in ``X`` (one autograd node)."""
+        if X.shape[-2] != 1:
+            raise ValueError(f"SampledLogEHVI scores single points (q = 1), but got q = {X.shape[-2]}.")
+        shape = X.shape[:-2]
+        flat = X.reshape(-1, X.shape[-1])
+        if torch.is_grad_enabled() and X.requires_grad:
+            return _ValueWithGrad.apply(flat, self).reshape(shape)
+        return self.value_and_grad(flat, grad=False)[0].reshape(shape)
+
+    def value_and_grad(self, X: torch.Tensor, grad: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The log-EHVI at ``b x d`` points and (with ``grad``) its gradient in each point (``b``,
+        ``b x d``), without autograd: a few points at a time, so that the ``points x samples x
+        boxes x m`` arrays stay in the cache (a quarter of a million entries: 2.7x faster than a
+        million at 512 points, 10 boxes), by torch's in-place operations (on 2 cores 3x faster
+        than numpy's)."""
+        moments = [m.mean_and_variance_grad(X, grad=grad) for m in self._models]
+        mean = torch.stack([mv[0] for mv in moments], dim=-1)  # b x outputs
+        sd = torch.stack([mv[1] for mv in moments], dim=-1).clamp_min(0.0).sqrt()
+        value, d_mean, d_sd = torch.full((len(mean),), -torch.inf, dtype=mean.dtype), torch.zeros_like(mean), torch.zeros_like(mean)
+        if len(self._lower):  # else nothing improves on the front
+            block = max(1, _BLOCK // (self._z.numel() * len(self._lower)))
+            with torch.no_grad():
+                for i in range(0, len(mean), block):
+                    part = slice(i, i + block)
+                    value[part], d_mean[part], d_sd[part] = self._log_ehvi(mean[part], sd[part], grad)
+        if not grad:
+            return value, None
+        d_var = torch.where(sd > 0.0, d_sd / (2.0 * sd), 0.0)  # d sd / d var = 1 / (2 sd)
+        gradient = sum(d_mean[:, [o]] * mv[2] + d_var[:, [o]] * mv[3] for o, mv in enumerate(moments))
+        return value, gradient
+
+    def _log_ehvi(
+        self, mean: torch.Tensor, sd: torch.Tensor, grad: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The values at ``b`` points from their outputs' means and standard deviations (``b x
+        outputs``) and their derivatives in those (``b x outputs`` each; zeros without ``grad``)."""
+        z, m = self._z, self._m
+        y = mean[:, None, :] + sd[:, None, :] * z  # b x samples x outputs
+        t = torch.sub(y[:, :, None, :m], self._lower).div_(TAU_RELU)  # b x samples x boxes x m
+        cauchy = t.square().add_(1.0).reciprocal_()
+        fatplus = softplus(t).add_(cauchy, alpha=0.1).mul_(TAU_RELU)  # times its temperature
+        log_improvement = fatplus.log()
+        # fatmin(a, b) = min(a, b) - TAU_MAX log(1 + p(g)), p(g) = 2 / ((g + 1)^2 + 1) (BoTorch's
+        # _pareto) at the scaled gap g = |a - b| / TAU_MAX
+        gap = torch.sub(log_improvement, self._log_length).abs_().div_(TAU_MAX).add_(1.0)  # g + 1
+        denominator = gap.square().add_(1.0)
+        side = torch.minimum(log_improvement, self._log_length)
+        side -= (2.0 / denominator).log1p_().mul_(TAU_MAX)
+        log_area = side[..., 0].clone()  # b x samples x boxes: the sum over the m sides
+        for k in range(1, m):
+            log_area += side[..., k]
+        if m < y.shape[-1]:
+            u = y[..., m:] / -self._eta  # b x samples x constraints
+            shifted = torch.where(u < 0.0, u - _FATMOID_SHIFT, u + _FATMOID_SHIFT)
+            c = shifted.square().add_(1.0).reciprocal_()
+            fatmoid = torch.where(u < 0.0, 2.0 / 3.0 * c, 1.0 - 2.0 / 3.0 * c)
+            log_area += fatmoid.log().sum(dim=-1, keepdim=True)
+        total = torch.logsumexp(log_area.flatten(1), dim=-1)
+        value = total - math.log(len(z))
+        d_y = torch.zeros_like(y)
+        if grad:
+            weight = (log_area - total[:, None, None]).exp_()  # d value / d log_area
+            # d fatmin / d log_improvement: 1 + p'/(1 + p) for the smaller one, -p'/(1 + p) otherwise
+            d_pareto = gap.mul_(-4.0).div_(denominator.mul_(denominator + 2.0))
+            d_side = torch.where(log_improvement <= self._log_length, 1.0 + d_pareto, -d_pareto)
+            d_log_improvement = (torch.sigmoid(t) - 0.2 * t * cauchy.square()).div_(fatplus)
+            d_y[..., :m] = torch.einsum("bsc,bsck->bsk", weight, d_side.mul_(d_log_improvement))
+            if m < y.shape[-1]:
+                d_fatmoid = 4.0 / 3.0 * torch.where(u < 0.0, -shifted, shifted) * c.square()  # d fatmoid / d u
+                d_y[..., m:] = weight.sum(dim=-1, keepdim=True) * d_fatmoid / fatmoid / -self._eta
+        return value, d_y.sum(dim=1), (d_y * z).sum(dim=1)
 
 
 def log_ehvi(

@@ -68,7 +68,15 @@ from threadpoolctl import ThreadpoolController
 from acquisitions.config import ConfigAcquisition, ConstraintLCB, config_beta, log_constrained_ei
 from acquisitions.ei import log_ei, log_nei
 from acquisitions.kg import current_best_mean, knowledge_gradient
-from acquisitions.pareto import MAX_HV_OBJECTIVES, LogEHVI, acquisition_reference_point, log_ehvi, log_nehvi, parego
+from acquisitions.pareto import (
+    MAX_HV_OBJECTIVES,
+    LogEHVI,
+    SampledLogEHVI,
+    acquisition_reference_point,
+    log_ehvi,
+    log_nehvi,
+    parego,
+)
 from hpo.errors import HPOValueError
 from hpo.space import SearchSpace
 from hpo.surrogate import LeanGP, OutputWarp, SurrogateCache, fit_model, noise_ratio
@@ -393,8 +401,10 @@ def _ehvi(s: _Step, front: Callable | None = None) -> AcquisitionFunction:
     feasible values.
 
     With three or more objectives and no pending points it is computed in closed form
-    (:class:`LogEHVI`, on the lean posteriors); otherwise by BoTorch's MC form, which scores
-    pending points jointly with the candidate. Measured on one machine (budget 50, 10 seeds,
+    (:class:`LogEHVI`, on the lean posteriors); with two and no pending points by BoTorch's MC
+    form evaluated on the lean posteriors (:class:`SampledLogEHVI`: the same values, per trial
+    0.58 -> 0.16 s on BraninCurrin at 40 trials); with pending points by BoTorch's MC form
+    itself, which scores them jointly with the candidate. Measured on one machine (budget 50, 10 seeds,
     median hypervolume gap, MC form -> closed form): VehicleSafety 4.94 -> 4.30 (Optuna's
     GPSampler 4.37), DTLZ2 m=3 0.480 -> 0.479, at 1.6-2.0 -> 0.30-0.43 s per trial. With two
     objectives the closed form was 2-3x faster too but did worse: ZDT3 left 5 of 10 runs stuck at
@@ -408,9 +418,13 @@ def _ehvi(s: _Step, front: Callable | None = None) -> AcquisitionFunction:
     model, constraints = _joint(s)
     Y = s.feasible_Y if front is None else front(model)
     m = s.train_Y.shape[-1]
-    if s.X_pending is None and m >= 3:
+    if s.X_pending is None:
         lean = [LeanGP(g) for g in model.models] if isinstance(model, ModelListGP) else [LeanGP(model)]
-        return LogEHVI(lean[:m], ref_point=s.ref_point, Y=Y, constraints=lean[m:])
+        if m >= 3:
+            return LogEHVI(lean[:m], ref_point=s.ref_point, Y=Y, constraints=lean[m:])
+        return SampledLogEHVI(
+            lean[:m], ref_point=s.ref_point, Y=Y, constraints=lean[m:], mc_samples=s.settings.mc_samples, seed=s.seed
+        )
     return log_ehvi(
         model, ref_point=s.ref_point, Y=Y, n_objectives=m, constraints=constraints,
         X_pending=s.X_pending, mc_samples=s.settings.mc_samples, seed=s.seed,

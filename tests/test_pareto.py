@@ -15,9 +15,11 @@ import hpo
 from acquisitions.pareto import (
     FRONT_MARGIN,
     LogEHVI,
+    SampledLogEHVI,
     acquisition_reference_point,
     hypervolume,
     infer_reference_point,
+    log_ehvi,
     log_nehvi,
     non_dominated,
 )
@@ -220,6 +222,39 @@ def test_closed_form_log_ehvi_gradient_matches_finite_differences_far_and_near_t
         with torch.no_grad():
             numeric = (acqf(points + e) - acqf(points - e)) / (2 * step)
         assert torch.allclose(points.grad[:, 0, i], numeric, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("constrained", [False, True])
+def test_sampled_log_ehvi_equals_botorchs_mc_form_on_the_same_gps(constrained):
+    # Two objectives (and a constraint, feasible where <= 0) on 25 points in 3-d; BoTorch's
+    # qLogEHVI on the ModelListGP with the same seed's base samples is the reference, its gradient
+    # by autograd. LeanGP's variances equal GPyTorch's to ~1e-10 (relative), and the constraint's
+    # smoothing (temperature 1e-2) scales such differences up a hundredfold.
+    from botorch.models import ModelListGP
+
+    rng = np.random.default_rng(5)
+    X = torch.tensor(rng.random((25, 3)))
+    Y = torch.stack([-((X - c) ** 2).sum(-1) for c in torch.tensor(rng.random((3, 3)))], dim=-1)
+    Y[:, 2] -= Y[:, 2].median()
+    models = fit_model(X, Y, bounds=torch.tensor([[0.0] * 3, [1.0] * 3], dtype=torch.float64)).models
+    k = 3 if constrained else 2
+    front = Y[:, :2][Y[:, 2] <= 0] if constrained else Y[:, :2]
+    ref = acquisition_reference_point(front)
+    points = torch.cat([torch.tensor(rng.random((200, 1, 3))), X[:5].unsqueeze(1) + 1e-3, X[5:7].unsqueeze(1)])
+    for Y_front in (front, front[:0]):  # the observed front; none (one box, [ref, inf))
+        ours = SampledLogEHVI([LeanGP(g) for g in models[:2]], ref_point=ref, Y=Y_front,
+                              constraints=[LeanGP(g) for g in models[2:k]], mc_samples=64, seed=11)
+        theirs = log_ehvi(ModelListGP(*models[:k]), ref_point=ref, Y=Y_front, n_objectives=2,
+                          constraints=[lambda Z: Z[..., 2]] if constrained else None, mc_samples=64, seed=11)
+        ours_X, theirs_X = points.clone().requires_grad_(True), points.clone().requires_grad_(True)
+        value, expected = ours(ours_X), theirs(theirs_X)
+        assert expected.max() - expected.min() > 10.0  # far from and near the front
+        tol = 1e-7 if constrained else 1e-9
+        torch.testing.assert_close(value, expected, rtol=tol, atol=tol)
+        (grad,), (expected_grad,) = torch.autograd.grad(value.sum(), ours_X), torch.autograd.grad(expected.sum(), theirs_X)
+        torch.testing.assert_close(grad, expected_grad, rtol=1e3 * tol, atol=tol * float(expected_grad.abs().max()))
+        with torch.no_grad():  # the value alone (no gradient) is the same
+            torch.testing.assert_close(ours(points), value.detach(), rtol=0.0, atol=1e-12)
 
 
 def test_installed_fused_hypervolume_kernel_equals_botorch_python_path(monkeypatch):
