@@ -242,7 +242,7 @@ class LogEHVI(AcquisitionFunction):
 
 class SampledLogEHVI(AcquisitionFunction):
     """BoTorch's MC log expected hypervolume improvement of one candidate of independent outputs,
-    evaluated on numpy from the models' marginal moments, with its gradient in closed form.
+    computed from the models' marginal moments, with its gradient in closed form (no autograd).
 
     ``qLogExpectedHypervolumeImprovement`` (:func:`log_ehvi`) at q = 1 without pending points
     samples the outputs at x as ``y_s = mean + sd z_s`` (independent GPs: the covariance of one
@@ -259,7 +259,8 @@ class SampledLogEHVI(AcquisitionFunction):
     values (tested against BoTorch's on the same GPs and base samples) with its derivative through
     ``y = mean + sd z`` and ``model.mean_and_variance_grad``, so no posterior object, sampler or
     autograd graph is built per evaluation: those were ~70% of a two-objective ask (BraninCurrin
-    at 40 trials: 0.45 s per trial against Optuna GPSampler's 0.15).
+    at 40 trials: 0.43 s per trial with BoTorch's form, 0.13 with this one, Optuna GPSampler's
+    0.16).
 
     Two objectives keep this MC form rather than :class:`LogEHVI`'s closed form: the smoothing,
     which floors the log values near -40, measured better there (see ``hpo.engine._ehvi``).
@@ -316,14 +317,14 @@ class SampledLogEHVI(AcquisitionFunction):
 
     def value_and_grad(self, X: torch.Tensor, grad: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The log-EHVI at ``b x d`` points and (with ``grad``) its gradient in each point (``b``,
-        ``b x d``), without autograd: a few points at a time, so that the ``points x samples x
-        boxes x m`` arrays stay in the cache (a quarter of a million entries: 2.7x faster than a
-        million at 512 points, 10 boxes), by torch's in-place operations (on 2 cores 3x faster
-        than numpy's)."""
+        ``b x d``), without autograd: by torch's in-place operations, a block of points at a time
+        (``points x samples x boxes x m`` arrays of ~2^18 entries; 512 points, 10 boxes: 25 ms
+        against 41 ms in one block, and 70 ms by numpy's operations)."""
         moments = [m.mean_and_variance_grad(X, grad=grad) for m in self._models]
         mean = torch.stack([mv[0] for mv in moments], dim=-1)  # b x outputs
         sd = torch.stack([mv[1] for mv in moments], dim=-1).clamp_min(0.0).sqrt()
-        value, d_mean, d_sd = torch.full((len(mean),), -torch.inf, dtype=mean.dtype), torch.zeros_like(mean), torch.zeros_like(mean)
+        value = torch.full((len(mean),), -torch.inf, dtype=mean.dtype)
+        d_mean, d_sd = torch.zeros_like(mean), torch.zeros_like(mean)
         if len(self._lower):  # else nothing improves on the front
             block = max(1, _BLOCK // (self._z.numel() * len(self._lower)))
             with torch.no_grad():
