@@ -66,7 +66,7 @@ FRONT_MARGIN = 0.5
 # BoTorch's fatmoid: its inflection point's distance from 0
 _FATMOID_SHIFT = 1.0 / math.sqrt(3.0)
 # SampledLogEHVI's block of points x samples x boxes x m entries
-_BLOCK = 1 << 18
+_BLOCK = 1 << 16
 
 
 def non_dominated(Y: torch.Tensor) -> torch.Tensor:
@@ -317,9 +317,10 @@ class SampledLogEHVI(AcquisitionFunction):
 
     def value_and_grad(self, X: torch.Tensor, grad: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The log-EHVI at ``b x d`` points and (with ``grad``) its gradient in each point (``b``,
-        ``b x d``), without autograd: by torch's in-place operations, a block of points at a time
-        (``points x samples x boxes x m`` arrays of ~2^18 entries; 512 points, 10 boxes: 25 ms
-        against 41 ms in one block, and 70 ms by numpy's operations)."""
+        ``b x d``), without autograd: by torch's in-place operations (1.4x faster than numpy's),
+        a block of points at a time (``points x samples x boxes x m`` arrays of ~2^16 entries;
+        512 points, 5 boxes, on one thread as the engine runs: 20 ms, against 23 ms in blocks of
+        2^18 entries and 25 ms in one)."""
         moments = [m.mean_and_variance_grad(X, grad=grad) for m in self._models]
         mean = torch.stack([mv[0] for mv in moments], dim=-1)  # b x outputs
         sd = torch.stack([mv[1] for mv in moments], dim=-1).clamp_min(0.0).sqrt()
