@@ -543,6 +543,15 @@ class LeanGP(Model):
         :class:`_Moments`); categorical columns get zero gradient, as in BoTorch's kernel."""
         return tuple(None if a is None else torch.from_numpy(a) for a in self._moments(X.detach().numpy(), grad))
 
+    def cross_covariance_grad(
+        self, X: torch.Tensor, P: torch.Tensor, grad: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The posterior covariances between the ``b x d`` points ``X`` and the ``p x d`` points
+        ``P`` (``b x p``) and, with ``grad``, their gradients in each point of ``X`` (``b x p x
+        d``), in closed form on numpy arrays (:meth:`_Moments.cross`)."""
+        cov, d_cov = self._moments.cross(X.detach().numpy(), P.detach().numpy(), grad)
+        return torch.from_numpy(cov), None if d_cov is None else torch.from_numpy(d_cov)
+
     @property
     def num_outputs(self) -> int:
         return 1
@@ -596,6 +605,7 @@ class _Moments:
         self.rbf = parts.rbf is not None
         self.cols = slice(None) if parts.ords is None else list(parts.ords)
         self.cats = None if parts.cat is None else list(parts.cats)
+        self.train_all = train
         if self.rbf:
             self.ls = values[0]
             self.train = train[:, self.cols]
@@ -632,6 +642,39 @@ class _Moments:
             d_mean[:, self.cols] = self.sd * along(K * self.alpha)
             d_var[:, self.cols] = -2.0 * self.sd**2 * along(K * W)
         return mean, var, d_mean / self.scale, d_var / self.scale
+
+
+    def cross(self, X: np.ndarray, P: np.ndarray, grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """The posterior covariances between ``b`` points ``X`` and ``p`` points ``P`` (``b x p``,
+        ``sd^2 (k(x, P) - k(x) K^-1 k(P))``) and, with ``grad``, their gradients in each point of
+        ``X`` (``b x p x d``; RBF columns: ``dk(x, y)/dx_j = -k(x, y) (x_j - y_j) / l_j^2``)."""
+        Xt, Pt = (X - self.offset) / self.scale, (P - self.offset) / self.scale
+        K_x = self._kernel(Xt, self.train_all)  # b x n
+        B = lapack.dpotrs(self.L, self._kernel(Pt, self.train_all).T, lower=1)[0]  # n x p: K^-1 k(P)
+        K_xp = self._kernel(Xt, Pt)  # b x p
+        KB = K_x @ B
+        cov = self.sd**2 * (K_xp - KB)
+        if not grad:
+            return cov, None
+        d_cov = np.zeros((*cov.shape, X.shape[-1]))
+        if self.rbf:
+            x = Xt[:, self.cols]
+            d_prior = -K_xp[:, :, None] * (x[:, None, :] - Pt[:, self.cols][None, :, :])
+            d_data = -(KB[:, :, None] * x[:, None, :] - np.einsum("bi,iq,ij->bqj", K_x, B, self.train))
+            d_cov[:, :, self.cols] = self.sd**2 * (d_prior - d_data) / self.ls**2
+        return cov, d_cov / self.scale
+
+    def _kernel(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
+        """The kernel between input-transformed rows ``A`` (``a x d``) and ``B`` (``b x d``):
+        ``a x b``."""
+        K = np.ones((len(A), len(B)))
+        if self.rbf:
+            b = (B[:, self.cols] - self.center) / self.ls
+            K = _squared_exponential((A[:, self.cols] - self.center) / self.ls, b, (b * b).sum(1))
+        if self.cats is not None:
+            differ = (A[:, self.cats][:, None, :] != B[:, self.cats][None, :, :]).astype(A.dtype)
+            K = K * np.exp(-(differ @ self.cat_weights))
+        return K
 
 
 class _MeanVariance(torch.autograd.Function):

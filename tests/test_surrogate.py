@@ -136,6 +136,19 @@ def test_lean_posterior_equals_the_gpytorch_posterior(cats):
         (grad,) = torch.autograd.grad((weights * (mean + 3 * var)).sum(), a)
         (expected,) = torch.autograd.grad((weights * (ref_mean + 3 * ref_var)).sum(), b)
         torch.testing.assert_close(grad, expected, rtol=1e-7, atol=1e-9)
+    # the covariances with other points (pending ones), and their gradient against autograd
+    P = Xq[1:4, 1]
+    cov, d_cov = lean.cross_covariance_grad(x, P)
+    b = x.clone().requires_grad_(True)
+    joint = model.posterior(torch.cat([b.unsqueeze(-2), P.expand(len(x), -1, -1)], dim=-2))
+    reference = joint.distribution.covariance_matrix[:, 0, 1:]  # b x p
+    torch.testing.assert_close(cov, reference, rtol=1e-9, atol=1e-10)
+    for j in range(len(P)):
+        if len(cats) == X.shape[-1]:  # no gradient in categorical columns
+            assert not d_cov.any()
+            break
+        (expected,) = torch.autograd.grad(reference[:, j].sum(), b, retain_graph=True)
+        torch.testing.assert_close(d_cov[:, j], expected, rtol=1e-7, atol=1e-9)
 
 
 def test_factorise_gives_the_factor_solve_and_inverse_also_of_a_singular_matrix():
