@@ -15,12 +15,16 @@ import torch
 from scipy import special
 from botorch.acquisition import AcquisitionFunction
 from botorch.acquisition.analytic import LogExpectedImprovement, _log_ei_helper
-from botorch.acquisition.logei import qLogExpectedImprovement, qLogNoisyExpectedImprovement
+from botorch.acquisition.logei import TAU_MAX, TAU_RELU, qLogExpectedImprovement, qLogNoisyExpectedImprovement
 from botorch.acquisition.objective import GenericMCObjective
 from botorch.models.model import Model
 from botorch.sampling import SobolQMCNormalSampler
+from botorch.utils.safe_math import log_fatplus
+from botorch.utils.sampling import draw_sobol_normal_samples
+from linear_operator.utils.cholesky import psd_safe_cholesky
+from torch.nn.functional import softplus
 
-__all__ = ["LogEI", "log_ei", "log_nei", "qmc_sampler"]
+__all__ = ["LogEI", "PendingLogEI", "log_ei", "log_nei", "qmc_sampler"]
 
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 
@@ -94,6 +98,103 @@ class LogEI(AcquisitionFunction):
         return value, torch.from_numpy((g / sigma)[:, None] * d_mean + by_var[:, None] * d_var)
 
 
+class PendingLogEI(AcquisitionFunction):
+    """BoTorch's qLogEI of one candidate scored jointly with pending points (points still being
+    evaluated), computed from a lean model's moments, with its gradient in closed form.
+
+    qLogEI (:func:`log_ei` with ``X_pending``) averages over joint posterior samples of the
+    candidate x and the pending points P a smoothed ``max_q (y_q - best_f)^+`` (BoTorch's
+    ``log_fatplus`` with temperature ``TAU_RELU`` inside, its ``fatmax`` over the q points with
+    ``TAU_MAX``, in log space). Here the joint samples are drawn pending points first: ``y_P = m_P
+    + L z_P`` (``L L^T`` their posterior covariance, fixed for the ask) and ``y_x = m_x + a(x)^T
+    z_P + sqrt(v_x - |a(x)|^2) z_x`` with ``a(x) = L^-1 cov(P, x)``, the same joint distribution as
+    BoTorch's (which factorises with x first), so the same acquisition up to its quasi-MC error
+    (tested against BoTorch's at 128 and 4,096 samples), while an evaluation needs only the candidate's
+    moments and its covariances with P and their gradients (``model.mean_and_variance_grad`` and
+    ``model.cross_covariance_grad``, as :class:`hpo.surrogate.LeanGP`'s): no posterior objects,
+    sampler or autograd. Hartmann6, 40 trials asked in batches of 4: 0.12 s per trial with
+    BoTorch's form, ~0.05 with this one, 0.065 with Optuna GPSampler's.
+
+    Args:
+        model: The model (see above).
+        best_f: The incumbent, in the model's output units.
+        X_pending: A ``p x d``-dim Tensor of the pending points.
+        mc_samples: Quasi-MC samples.
+        seed: Seed of the quasi-MC base samples.
+    """
+
+    def __init__(
+        self, model: Model, best_f: float | torch.Tensor, X_pending: torch.Tensor, mc_samples: int = 128, seed: int = 0
+    ) -> None:
+        super().__init__(model=model)
+        needed = ("mean_and_variance_grad", "cross_covariance_grad")
+        missing = [n for n in needed if not callable(getattr(model, n, None))]
+        if missing:
+            raise TypeError(f"PendingLogEI needs a model with {' and '.join(missing)}, but got {type(model).__name__}.")
+        self._best = float(best_f)
+        self._P = X_pending.detach().to(torch.float64)
+        p = len(self._P)
+        posterior = model.posterior(self._P.unsqueeze(0))
+        self._L = psd_safe_cholesky(posterior.mvn.covariance_matrix.squeeze(0))  # p x p
+        z = draw_sobol_normal_samples(d=p + 1, n=mc_samples, seed=seed, dtype=torch.float64)
+        self._z_P, self._z_x = z[:, :p], z[:, p]  # samples x p, samples
+        y_P = posterior.mean.reshape(1, p) + self._z_P @ self._L.T  # samples x p
+        self._log_improvement_P = log_fatplus(y_P - self._best, tau=TAU_RELU)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """``X``: a ``batch_shape x 1 x d``-dim Tensor (the candidate); returns ``batch_shape``
+        values, differentiable in ``X`` (one autograd node)."""
+        if X.shape[-2] != 1:
+            raise ValueError(f"PendingLogEI scores one candidate (q = 1), but got q = {X.shape[-2]}.")
+        shape = X.shape[:-2]
+        flat = X.reshape(-1, X.shape[-1])
+        if torch.is_grad_enabled() and X.requires_grad:
+            return _ValueWithGrad.apply(flat, self).reshape(shape)
+        return self.value_and_grad(flat, grad=False)[0].reshape(shape)
+
+    def value_and_grad(self, X: torch.Tensor, grad: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The values at ``b x d`` candidates and (with ``grad``) their gradients (``b``, ``b x d``)."""
+        with torch.no_grad():
+            mean, var, d_mean, d_var = self.model.mean_and_variance_grad(X, grad=grad)
+            cov, d_cov = self.model.cross_covariance_grad(X, self._P, grad=grad)  # b x p (x d)
+            a = torch.linalg.solve_triangular(self._L, cov.T, upper=False).T  # b x p
+            var_given_P = var - (a * a).sum(-1)
+            s = var_given_P.clamp_min(1e-12).sqrt()  # the candidate's sd given P
+            y = mean[:, None] + a @ self._z_P.T + s[:, None] * self._z_x  # b x samples
+            t = (y - self._best) / TAU_RELU
+            cauchy = 1.0 / (1.0 + t * t)
+            fatplus = softplus(t) + 0.1 * cauchy
+            log_improvement = (TAU_RELU * fatplus).log()  # b x samples
+            # BoTorch's fatmax over the q = 1 + p points: M + TAU_MAX log sum_q p((M - l_q) / TAU_MAX)
+            levels = torch.cat([log_improvement.unsqueeze(-1), self._log_improvement_P.expand(len(y), -1, -1)], -1)
+            top = levels.max(dim=-1, keepdim=True).values
+            gap = (top - levels) / TAU_MAX + 1.0  # g + 1
+            pareto = 2.0 / (gap * gap + 1.0)  # p(g) = 2 / ((g + 1)^2 + 1)
+            total = pareto.sum(-1)
+            per_sample = top.squeeze(-1) + TAU_MAX * total.log()  # b x samples
+            value = torch.logsumexp(per_sample, dim=-1) - math.log(per_sample.shape[-1])
+            if not grad:
+                return value, None
+            weight = (per_sample - torch.logsumexp(per_sample, dim=-1, keepdim=True)).exp()  # d value / d sample
+            # d fatmax / d l_x: p'(g_x) / S away from the top, 1 + sum_(q != top) p'(g_q) / S at it
+            d_pareto = -4.0 * gap / (gap * gap + 1.0) ** 2  # p'(g) in g = (M - l) / TAU_MAX
+            at_top = levels[..., 0] >= top.squeeze(-1)
+            others = (d_pareto.sum(-1) - d_pareto[..., 0]) / total
+            d_level = torch.where(at_top, 1.0 + others, -d_pareto[..., 0] / total)
+            d_log_improvement = (torch.sigmoid(t) - 0.2 * t * cauchy * cauchy) / (TAU_RELU * fatplus)
+            g = weight * d_level * d_log_improvement  # d value / d y, b x samples
+            d_a = torch.linalg.solve_triangular(self._L, d_cov.permute(1, 0, 2).reshape(len(self._P), -1), upper=False)
+            d_a = d_a.reshape(len(self._P), len(X), -1).permute(1, 0, 2)  # b x p x d
+            d_s = (d_var - 2.0 * torch.einsum("bp,bpd->bd", a, d_a)) / (2.0 * s[:, None])
+            d_s[var_given_P <= 1e-12] = 0.0  # clamped there
+            gradient = (
+                g.sum(-1, keepdim=True) * d_mean
+                + torch.einsum("bp,bpd->bd", g @ self._z_P, d_a)
+                + (g @ self._z_x)[:, None] * d_s
+            )
+            return value, gradient
+
+
 def _log_h(u: np.ndarray) -> np.ndarray:
     """``log h(u)``, ``h(u) = phi(u) + u Phi(u)``: BoTorch's ``_log_ei_helper`` (accurate for
     ``|u|`` up to 1e100) on numpy arrays, its branches unchanged: ``log h`` directly above ``u =
@@ -165,6 +266,8 @@ def log_ei(
         if callable(getattr(model, "mean_and_variance_grad", None)):
             return LogEI(model, best_f)
         return LogExpectedImprovement(model=model, best_f=best_f)
+    if not constraints and objective_index is None and callable(getattr(model, "cross_covariance_grad", None)):
+        return PendingLogEI(model, best_f, X_pending, mc_samples=mc_samples, seed=seed)
     objective = None
     if objective_index is not None:
         objective = GenericMCObjective(lambda Z, X=None: Z[..., objective_index])
