@@ -605,7 +605,6 @@ class _Moments:
         self.rbf = parts.rbf is not None
         self.cols = slice(None) if parts.ords is None else list(parts.ords)
         self.cats = None if parts.cat is None else list(parts.cats)
-        self.train_all = train
         if self.rbf:
             self.ls = values[0]
             self.train = train[:, self.cols]
@@ -620,13 +619,7 @@ class _Moments:
         self, X: np.ndarray, grad: bool
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
         Xt = (X - self.offset) / self.scale  # b x d
-        K = np.ones((len(Xt), len(self.L)))  # b x n
-        if self.rbf:
-            x = Xt[:, self.cols]
-            K = _squared_exponential((x - self.center) / self.ls, self.b, self.b_norms)
-        if self.cats is not None:
-            differ = (Xt[:, self.cats][:, None, :] != self.train_cats[None, :, :]).astype(Xt.dtype)
-            K = K * np.exp(-(differ @ self.cat_weights))
+        K = self._kernel(Xt)  # b x n
         V, _ = lapack.dtrtrs(self.L, K.T, lower=1)  # n x b
         mean = self.mean + self.sd * (self.constant + K @ self.alpha)
         var = self.sd**2 * np.maximum(1.0 - (V * V).sum(0), 0.0)
@@ -634,6 +627,7 @@ class _Moments:
             return mean, var, None, None
         d_mean, d_var = np.zeros_like(Xt), np.zeros_like(Xt)
         if self.rbf:
+            x = Xt[:, self.cols]
             W = lapack.dtrtrs(self.L, V, lower=1, trans=1)[0].T  # b x n: K^-1 k(x)
 
             def along(C: np.ndarray) -> np.ndarray:  # sum_i C_i dk_i/dx for C = weights * k
@@ -643,14 +637,13 @@ class _Moments:
             d_var[:, self.cols] = -2.0 * self.sd**2 * along(K * W)
         return mean, var, d_mean / self.scale, d_var / self.scale
 
-
     def cross(self, X: np.ndarray, P: np.ndarray, grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
         """The posterior covariances between ``b`` points ``X`` and ``p`` points ``P`` (``b x p``,
         ``sd^2 (k(x, P) - k(x) K^-1 k(P))``) and, with ``grad``, their gradients in each point of
         ``X`` (``b x p x d``; RBF columns: ``dk(x, y)/dx_j = -k(x, y) (x_j - y_j) / l_j^2``)."""
         Xt, Pt = (X - self.offset) / self.scale, (P - self.offset) / self.scale
-        K_x = self._kernel(Xt, self.train_all)  # b x n
-        B = lapack.dpotrs(self.L, self._kernel(Pt, self.train_all).T, lower=1)[0]  # n x p: K^-1 k(P)
+        K_x = self._kernel(Xt)  # b x n
+        B = lapack.dpotrs(self.L, self._kernel(Pt).T, lower=1)[0]  # n x p: K^-1 k(P)
         K_xp = self._kernel(Xt, Pt)  # b x p
         KB = K_x @ B
         cov = self.sd**2 * (K_xp - KB)
@@ -664,15 +657,20 @@ class _Moments:
             d_cov[:, :, self.cols] = self.sd**2 * (d_prior - d_data) / self.ls**2
         return cov, d_cov / self.scale
 
-    def _kernel(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
-        """The kernel between input-transformed rows ``A`` (``a x d``) and ``B`` (``b x d``):
-        ``a x b``."""
-        K = np.ones((len(A), len(B)))
+    def _kernel(self, A: np.ndarray, B: np.ndarray | None = None) -> np.ndarray:
+        """The kernel between input-transformed rows ``A`` (``a x d``) and ``B`` (``b x d``; by
+        default the training rows, their side precomputed): ``a x b``."""
+        K = np.ones((len(A), len(self.L) if B is None else len(B)))
         if self.rbf:
-            b = (B[:, self.cols] - self.center) / self.ls
-            K = _squared_exponential((A[:, self.cols] - self.center) / self.ls, b, (b * b).sum(1))
+            if B is None:
+                b, b_norms = self.b, self.b_norms
+            else:
+                b = (B[:, self.cols] - self.center) / self.ls
+                b_norms = (b * b).sum(1)
+            K = _squared_exponential((A[:, self.cols] - self.center) / self.ls, b, b_norms)
         if self.cats is not None:
-            differ = (A[:, self.cats][:, None, :] != B[:, self.cats][None, :, :]).astype(A.dtype)
+            b_cats = self.train_cats if B is None else B[:, self.cats]
+            differ = (A[:, self.cats][:, None, :] != b_cats[None, :, :]).astype(A.dtype)
             K = K * np.exp(-(differ @ self.cat_weights))
         return K
 
