@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 from botorch.acquisition import AcquisitionFunction
-from botorch.acquisition.logei import TAU_MAX, TAU_RELU
+from botorch.acquisition.logei import TAU_MAX
 from botorch.acquisition.multi_objective.logei import (
     qLogExpectedHypervolumeImprovement,
     qLogNoisyExpectedHypervolumeImprovement,
@@ -40,9 +40,8 @@ from botorch.utils.multi_objective.pareto import is_non_dominated
 from botorch.utils.multi_objective.scalarization import get_chebyshev_scalarization
 from botorch.utils.safe_math import log1mexp
 from botorch.utils.sampling import draw_sobol_normal_samples, sample_simplex
-from torch.nn.functional import softplus
 
-from acquisitions.ei import _LogH, _ValueWithGrad, log_nei, qmc_sampler
+from acquisitions.ei import ClosedFormAcquisition, _LogH, log_fatplus_and_grad, log_nei, qmc_sampler
 
 __all__ = [
     "MAX_HV_OBJECTIVES",
@@ -162,6 +161,26 @@ def _improvement_boxes(ref_point: torch.Tensor, Y: torch.Tensor) -> FastNondomin
     return FastNondominatedPartitioning(ref_point=ref_point, Y=Y[(Y > ref_point).all(dim=-1)])
 
 
+def _checked_models(
+    acqf: AcquisitionFunction,
+    objectives: Sequence[Model],
+    constraints: Sequence[Model],
+    ref_point: torch.Tensor,
+    method: str,
+) -> list[Model]:
+    """The objectives' and constraints' models, once each has ``method`` and ``ref_point`` has
+    one entry per objective (errors name ``acqf``'s class)."""
+    models = [*objectives, *constraints]
+    missing = [type(m).__name__ for m in models if not callable(getattr(m, method, None))]
+    if missing:
+        raise TypeError(f"{type(acqf).__name__} needs models with {method}(X), but got {missing}.")
+    if ref_point.shape != (len(objectives),):
+        raise ValueError(
+            f"ref_point must have one entry per objective ({len(objectives)}), but got {tuple(ref_point.shape)}."
+        )
+    return models
+
+
 class LogEHVI(AcquisitionFunction):
     """Log expected hypervolume improvement of one candidate over a known front, in closed form.
 
@@ -203,14 +222,7 @@ class LogEHVI(AcquisitionFunction):
         Y: torch.Tensor,
         constraints: Sequence[Model] = (),
     ) -> None:
-        models = [*objectives, *constraints]
-        missing = [type(m).__name__ for m in models if not callable(getattr(m, "mean_and_variance", None))]
-        if missing:
-            raise TypeError(f"LogEHVI needs models with mean_and_variance(X), but got {missing}.")
-        if ref_point.shape != (len(objectives),):
-            raise ValueError(
-                f"ref_point must have one entry per objective ({len(objectives)}), but got {tuple(ref_point.shape)}."
-            )
+        models = _checked_models(self, objectives, constraints, ref_point, "mean_and_variance")
         super().__init__(model=ModelList(*models))
         self._objectives, self._constraints = list(objectives), list(constraints)
         lower, upper = _improvement_boxes(ref_point, Y).get_hypercell_bounds()  # cells x m each
@@ -240,7 +252,7 @@ class LogEHVI(AcquisitionFunction):
         return value
 
 
-class SampledLogEHVI(AcquisitionFunction):
+class SampledLogEHVI(ClosedFormAcquisition):
     """BoTorch's MC log expected hypervolume improvement of one candidate of independent outputs,
     computed from the models' marginal moments, with its gradient in closed form (no autograd).
 
@@ -287,14 +299,7 @@ class SampledLogEHVI(AcquisitionFunction):
         seed: int = 0,
         eta: float = 1e-2,
     ) -> None:
-        models = [*objectives, *constraints]
-        missing = [type(m).__name__ for m in models if not callable(getattr(m, "mean_and_variance_grad", None))]
-        if missing:
-            raise TypeError(f"SampledLogEHVI needs models with mean_and_variance_grad(X), but got {missing}.")
-        if ref_point.shape != (len(objectives),):
-            raise ValueError(
-                f"ref_point must have one entry per objective ({len(objectives)}), but got {tuple(ref_point.shape)}."
-            )
+        models = _checked_models(self, objectives, constraints, ref_point, "mean_and_variance_grad")
         super().__init__(model=ModelList(*models))
         self._models, self._m, self._eta = models, len(objectives), float(eta)
         lower, upper = _improvement_boxes(ref_point, Y).get_hypercell_bounds()  # cells x m each
@@ -303,17 +308,6 @@ class SampledLogEHVI(AcquisitionFunction):
         self._log_length = (upper[keep].double().clamp_max(1e10) - self._lower).log()
         # as SobolQMCNormalSampler draws them for one point (q = 1): samples x outputs
         self._z = draw_sobol_normal_samples(d=len(models), n=mc_samples, seed=seed, dtype=torch.float64)
-
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        """``X``: a ``batch_shape x 1 x d``-dim Tensor; returns ``batch_shape`` log-EHVI values,
-        differentiable in ``X`` (one autograd node)."""
-        if X.shape[-2] != 1:
-            raise ValueError(f"SampledLogEHVI scores single points (q = 1), but got q = {X.shape[-2]}.")
-        shape = X.shape[:-2]
-        flat = X.reshape(-1, X.shape[-1])
-        if torch.is_grad_enabled() and X.requires_grad:
-            return _ValueWithGrad.apply(flat, self).reshape(shape)
-        return self.value_and_grad(flat, grad=False)[0].reshape(shape)
 
     def value_and_grad(self, X: torch.Tensor, grad: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The log-EHVI at ``b x d`` points and (with ``grad``) its gradient in each point (``b``,
@@ -345,10 +339,8 @@ class SampledLogEHVI(AcquisitionFunction):
         outputs``) and their derivatives in those (``b x outputs`` each; zeros without ``grad``)."""
         z, m = self._z, self._m
         y = mean[:, None, :] + sd[:, None, :] * z  # b x samples x outputs
-        t = torch.sub(y[:, :, None, :m], self._lower).div_(TAU_RELU)  # b x samples x boxes x m
-        cauchy = t.square().add_(1.0).reciprocal_()
-        fatplus = softplus(t).add_(cauchy, alpha=0.1).mul_(TAU_RELU)  # times its temperature
-        log_improvement = fatplus.log()
+        # b x samples x boxes x m
+        log_improvement, d_log_improvement = log_fatplus_and_grad(y[:, :, None, :m] - self._lower, grad)
         # fatmin(a, b) = min(a, b) - TAU_MAX log(1 + p(g)), p(g) = 2 / ((g + 1)^2 + 1) (BoTorch's
         # _pareto) at the scaled gap g = |a - b| / TAU_MAX
         gap = torch.sub(log_improvement, self._log_length).abs_().div_(TAU_MAX).add_(1.0)  # g + 1
@@ -372,7 +364,6 @@ class SampledLogEHVI(AcquisitionFunction):
             # d fatmin / d log_improvement: 1 + p'/(1 + p) for the smaller one, -p'/(1 + p) otherwise
             d_pareto = gap.mul_(-4.0).div_(denominator.mul_(denominator + 2.0))
             d_side = torch.where(log_improvement <= self._log_length, 1.0 + d_pareto, -d_pareto)
-            d_log_improvement = (torch.sigmoid(t) - 0.2 * t * cauchy.square()).div_(fatplus)
             d_y[..., :m] = torch.einsum("bsc,bsck->bsk", weight, d_side.mul_(d_log_improvement))
             if m < y.shape[-1]:
                 d_fatmoid = 4.0 / 3.0 * torch.where(u < 0.0, -shifted, shifted) * c.square()  # d fatmoid / d u

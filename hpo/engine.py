@@ -66,7 +66,7 @@ from scipy.stats import qmc
 from threadpoolctl import ThreadpoolController
 
 from acquisitions.config import ConfigAcquisition, ConstraintLCB, config_beta, log_constrained_ei
-from acquisitions.ei import log_ei, log_nei
+from acquisitions.ei import ClosedFormAcquisition, log_ei, log_nei
 from acquisitions.kg import current_best_mean, knowledge_gradient
 from acquisitions.pareto import (
     MAX_HV_OBJECTIVES,
@@ -603,10 +603,10 @@ def _optimize(
 
 
 def _generator(acqf: AcquisitionFunction) -> Callable:
-    """The candidate generator for ``optimize_acqf``: :func:`_gen_closed_form` for an acquisition
-    with a closed-form ``value_and_grad``, else BoTorch's ``gen_candidates_scipy``. (BoTorch's
-    mixed optimiser, ``optimize_acqf_mixed_alternating``, always uses its own.)"""
-    return _gen_closed_form if callable(getattr(acqf, "value_and_grad", None)) else gen_candidates_scipy
+    """The candidate generator for ``optimize_acqf``: :func:`_gen_closed_form` for a
+    :class:`ClosedFormAcquisition`, else BoTorch's ``gen_candidates_scipy``. (BoTorch's mixed
+    optimiser, ``optimize_acqf_mixed_alternating``, always uses its own.)"""
+    return _gen_closed_form if isinstance(acqf, ClosedFormAcquisition) else gen_candidates_scipy
 
 
 def _gen_closed_form(
@@ -620,7 +620,7 @@ def _gen_closed_form(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """BoTorch's ``gen_candidates_scipy`` (its batched L-BFGS-B from ``initial_conditions``, ``b
     x 1 x d``, with ``fixed_features`` held) for an acquisition with a closed-form
-    ``value_and_grad`` (:class:`acquisitions.ei.LogEI`): each evaluation without autograd or
+    ``value_and_grad`` (a :class:`ClosedFormAcquisition`): each evaluation without autograd or
     BoTorch's per-call wrapping, which took about half of the optimiser's time (Hartmann6, asks
     at 10-30 trials: 58 ms an ask, of which ~20 ms autograd's backward and ~7 ms wrapping).
     Returns the candidates (``b x 1 x d``) and their values (``b``), as BoTorch's does;

@@ -543,14 +543,18 @@ class LeanGP(Model):
         :class:`_Moments`); categorical columns get zero gradient, as in BoTorch's kernel."""
         return tuple(None if a is None else torch.from_numpy(a) for a in self._moments(X.detach().numpy(), grad))
 
-    def cross_covariance_grad(
-        self, X: torch.Tensor, P: torch.Tensor, grad: bool = True
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The posterior covariances between the ``b x d`` points ``X`` and the ``p x d`` points
-        ``P`` (``b x p``) and, with ``grad``, their gradients in each point of ``X`` (``b x p x
-        d``), in closed form on numpy arrays (:meth:`_Moments.cross`)."""
-        cov, d_cov = self._moments.cross(X.detach().numpy(), P.detach().numpy(), grad)
-        return torch.from_numpy(cov), None if d_cov is None else torch.from_numpy(d_cov)
+    def covariance_with(self, P: torch.Tensor) -> Callable[..., tuple[torch.Tensor, torch.Tensor | None]]:
+        """The posterior covariances with the ``p x d`` points ``P`` as a function ``(X, grad=True)
+        -> (b x p, b x p x d or None)`` of ``b x d`` points ``X``, with their gradients in each
+        point of ``X`` in closed form on numpy arrays (:meth:`_Moments.covariance_with`; P's side
+        computed here, once)."""
+        covariance = self._moments.covariance_with(P.detach().numpy())
+
+        def of(X: torch.Tensor, grad: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+            cov, d_cov = covariance(X.detach().numpy(), grad)
+            return torch.from_numpy(cov), None if d_cov is None else torch.from_numpy(d_cov)
+
+        return of
 
     @property
     def num_outputs(self) -> int:
@@ -637,25 +641,32 @@ class _Moments:
             d_var[:, self.cols] = -2.0 * self.sd**2 * along(K * W)
         return mean, var, d_mean / self.scale, d_var / self.scale
 
-    def cross(self, X: np.ndarray, P: np.ndarray, grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        """The posterior covariances between ``b`` points ``X`` and ``p`` points ``P`` (``b x p``,
-        ``sd^2 (k(x, P) - k(x) K^-1 k(P))``) and, with ``grad``, their gradients in each point of
-        ``X`` (``b x p x d``; RBF columns: ``dk(x, y)/dx_j = -k(x, y) (x_j - y_j) / l_j^2``)."""
-        Xt, Pt = (X - self.offset) / self.scale, (P - self.offset) / self.scale
-        K_x = self._kernel(Xt)  # b x n
+    def covariance_with(self, P: np.ndarray) -> Callable[[np.ndarray, bool], tuple[np.ndarray, np.ndarray | None]]:
+        """The posterior covariances with ``p`` points ``P`` as a function of ``b`` points ``X``:
+        ``sd^2 (k(x, P) - k(x) K^-1 k(P))`` (``b x p``) and, with ``grad``, their gradients in each
+        point of ``X`` (``b x p x d``; RBF columns: ``dk(x, y)/dx_j = -k(x, y) (x_j - y_j) /
+        l_j^2``); ``K^-1 k(P)`` is solved once, here."""
+        Pt = (P - self.offset) / self.scale
         B = lapack.dpotrs(self.L, self._kernel(Pt).T, lower=1)[0]  # n x p: K^-1 k(P)
-        K_xp = self._kernel(Xt, Pt)  # b x p
-        KB = K_x @ B
-        cov = self.sd**2 * (K_xp - KB)
-        if not grad:
-            return cov, None
-        d_cov = np.zeros((*cov.shape, X.shape[-1]))
-        if self.rbf:
-            x = Xt[:, self.cols]
-            d_prior = -K_xp[:, :, None] * (x[:, None, :] - Pt[:, self.cols][None, :, :])
-            d_data = -(KB[:, :, None] * x[:, None, :] - np.einsum("bi,iq,ij->bqj", K_x, B, self.train))
-            d_cov[:, :, self.cols] = self.sd**2 * (d_prior - d_data) / self.ls**2
-        return cov, d_cov / self.scale
+        B_train = np.einsum("iq,ij->qij", B, self.train) if self.rbf else None  # p x n x d'
+
+        def covariance(X: np.ndarray, grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
+            Xt = (X - self.offset) / self.scale
+            K_x = self._kernel(Xt)  # b x n
+            K_xp = self._kernel(Xt, Pt)  # b x p
+            KB = K_x @ B
+            cov = self.sd**2 * (K_xp - KB)
+            if not grad:
+                return cov, None
+            d_cov = np.zeros((*cov.shape, X.shape[-1]))
+            if self.rbf:
+                x = Xt[:, self.cols]
+                d_prior = -K_xp[:, :, None] * (x[:, None, :] - Pt[:, self.cols][None, :, :])
+                d_data = -(KB[:, :, None] * x[:, None, :] - np.einsum("bi,qij->bqj", K_x, B_train))
+                d_cov[:, :, self.cols] = self.sd**2 * (d_prior - d_data) / self.ls**2
+            return cov, d_cov / self.scale
+
+        return covariance
 
     def _kernel(self, A: np.ndarray, B: np.ndarray | None = None) -> np.ndarray:
         """The kernel between input-transformed rows ``A`` (``a x d``) and ``B`` (``b x d``; by

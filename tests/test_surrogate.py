@@ -138,7 +138,7 @@ def test_lean_posterior_equals_the_gpytorch_posterior(cats):
         torch.testing.assert_close(grad, expected, rtol=1e-7, atol=1e-9)
     # the covariances with other points (pending ones), and their gradient against autograd
     P = Xq[1:4, 1]
-    cov, d_cov = lean.cross_covariance_grad(x, P)
+    cov, d_cov = lean.covariance_with(P)(x)
     b = x.clone().requires_grad_(True)
     joint = model.posterior(torch.cat([b.unsqueeze(-2), P.expand(len(x), -1, -1)], dim=-2))
     reference = joint.distribution.covariance_matrix[:, 0, 1:]  # b x p
